@@ -1,0 +1,180 @@
+"""Test fixtures: real databases (SQLite file and PostgreSQL), real brokers, real servers.
+
+Every database-backed test runs twice: on SQLite and on PostgreSQL (the latter only when
+KNOCK_TEST_DATABASE_URL is set; each run creates its own database and drops it). Realtime
+tests that take ``broker_url`` also run on the in-memory and the Redis broker
+(KNOCK_TEST_REDIS_URL; each run uses its own key prefix).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from knock.config import Settings, load_settings
+from knock.core.migrate import migrate
+from knock.main import create_app
+from knock.tables import metadata
+
+PG_URL = os.environ.get("KNOCK_TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("KNOCK_TEST_REDIS_URL", "")
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _admin_execute(url: str, statement: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "knock.db"
+    migrate(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    if not PG_URL:
+        pytest.skip("KNOCK_TEST_DATABASE_URL is not set")
+    name = f"knock_test_{RUN_ID}"
+    base = make_url(PG_URL)
+    asyncio.run(_admin_execute(PG_URL, f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        asyncio.run(_admin_execute(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _reset_pg(url: str) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+            await conn.execute(
+                text("INSERT INTO event_counter (id, last_id, pruned_upto) VALUES (1, 0, 0)")
+            )
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: a fresh SQLite file, or the run's PostgreSQL database."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "knock.db"
+        shutil.copyfile(template, target)
+        return f"sqlite+aiosqlite:///{target}"
+    url: str = request.getfixturevalue("pg_database")
+    asyncio.run(_reset_pg(url))
+    return url
+
+
+@pytest.fixture(params=["memory", "redis"])
+def broker_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "memory":
+        return "memory://"
+    if not REDIS_URL:
+        pytest.skip("KNOCK_TEST_REDIS_URL is not set")
+    return REDIS_URL
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to change settings for its tests."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    request: pytest.FixtureRequest,
+    database_url: str,
+    tmp_path: Path,
+    settings_overrides: dict[str, Any],
+) -> Settings:
+    broker = "memory://"
+    if "broker_url" in request.fixturenames:
+        broker = request.getfixturevalue("broker_url")
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": str(tmp_path / "data"),
+        "broker_url": broker,
+        "broker_prefix": f"knocktest-{RUN_ID}-{uuid.uuid4().hex[:6]}",
+    }
+    values.update(settings_overrides)
+    return load_settings(environ={}, **values)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver/api/v1"
+    ) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def serve_in_loop(app: Any, port: int) -> AsyncIterator[str]:
+    """Serve an app (already started) on 127.0.0.1:port over real sockets in this loop."""
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws="websockets-sansio",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def live(app: Any) -> AsyncIterator[str]:
+    """The app served over TCP (for WebSocket tests); yields "host:port"."""
+    async with serve_in_loop(app, free_port()) as address:
+        yield address

@@ -1,0 +1,111 @@
+"""Settings, read from ``KNOCK_*`` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "KNOCK_"
+# Variables read by the test suite and the tooling, never by the server.
+_NOT_SETTINGS_PREFIXES = ("KNOCK_TEST_",)
+
+
+class SettingsError(Exception):
+    """A setting is unknown or invalid; the message says which and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path("./var"), description="Where SQLite and local media live.")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL; empty = SQLite file knock.db in the data directory. "
+        "PostgreSQL: postgresql+asyncpg://user@host/db",
+    )
+    broker_url: str = Field("memory://", description="memory:// (one node) or redis://host:port/db")
+    broker_prefix: str = Field("knock", description="Prefix of the broker's channels and keys.")
+    media_url: str = Field("", description="Media storage; empty = local dir in the data dir.")
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port to listen on.")
+    log_level: str = Field("info", pattern="^(debug|info|warning|error)$")
+    log_json: bool = Field(False, description="Log one JSON object per line.")
+
+    token_ttl_s: int = Field(30 * 24 * 3600, ge=60, description="Login token lifetime.")
+    ws_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated browser origins allowed on the WebSocket; "
+        "empty = same origin as the Host header only.",
+    )
+    ws_send_queue: int = Field(1024, ge=16, le=100_000, description="Frames queued per socket.")
+    ws_heartbeat_s: float = Field(20.0, gt=0, le=300)
+    event_retention_s: int = Field(3 * 24 * 3600, ge=60, description="How long resume works.")
+    receipt_coalesce_ms: int = Field(250, ge=0, le=10_000)
+
+    login_max_failures: int = Field(5, ge=1, le=1000, description="Per account or address.")
+    login_failure_window_s: int = Field(300, ge=1)
+    max_text_chars: int = Field(10_000, ge=1, le=100_000)
+    max_group_members: int = Field(10_000, ge=2, le=100_000)
+    recall_window_s: int = Field(120, ge=0)
+    mention_all_admin_threshold: int = Field(50, ge=0)
+    password_hash_memory_kib: int = Field(19 * 1024, ge=19 * 1024)
+    password_hash_time_cost: int = Field(2, ge=2)
+
+    @field_validator("ws_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://")):
+            raise ValueError("must start with memory://, redis:// or rediss://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'knock.db'}"
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from the environment, refusing unknown ``KNOCK_*`` names."""
+    env = dict(os.environ if environ is None else environ)
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    unknown = sorted(
+        key
+        for key in env
+        if key.startswith(ENV_PREFIX)
+        and key not in known
+        and not key.startswith(_NOT_SETTINGS_PREFIXES)
+    )
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+    try:
+        if environ is None:
+            return Settings(**overrides)
+        values: dict[str, Any] = {
+            key[len(ENV_PREFIX) :].lower(): value for key, value in env.items() if key in known
+        }
+        return Settings.model_validate({**values, **overrides})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid setting(s): {problems}") from None

@@ -1,0 +1,61 @@
+"""Typed events and their audience; events are stored and sent only after commit.
+
+A feature emits an event inside its write transaction (``txn.emit``). When the transaction
+commits, the event log has given it a global, gapless id (its cursor) in commit order, and
+only then is it published to the broker. A rolled-back transaction sends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class Event(BaseModel):
+    """Base of every event; subclasses set ``type: Literal["<name>"] = "<name>"``."""
+
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
+    type: str
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who receives an event: members of a conversation, of an org, and/or named users."""
+
+    conversation_id: str | None = None
+    org_id: str | None = None
+    user_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    event: Event
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event with its cursor id and its frame, serialized once for every recipient."""
+
+    id: int
+    type: str
+    frame: bytes
+    audience: Audience = field(default_factory=Audience)
+
+
+def encode_frame(event_id: int, event: Event) -> bytes:
+    body = event.model_dump_json().encode()
+    return b'{"cursor":"%d",' % event_id + body[1:]
+
+
+class EventSink(Protocol):
+    """Stores events inside the transaction and publishes them after it commits."""
+
+    async def append_txn(
+        self, session: AsyncSession, pending: list[PendingEvent]
+    ) -> list[StoredEvent]: ...
+
+    async def publish(self, stored: list[StoredEvent]) -> None: ...

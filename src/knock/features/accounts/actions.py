@@ -1,0 +1,165 @@
+"""Accounts: register, log in and out, and turn a bearer token into a viewer."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knock.config import Settings
+from knock.core.clock import utcnow
+from knock.core.db import Database
+from knock.core.errors import Conflict, InvalidCredentials, RateLimited, Unauthorized
+from knock.core.events import Audience
+from knock.core.ids import new_id
+from knock.features.accounts import repository as repo
+from knock.features.accounts.events import SessionRevoked
+from knock.features.accounts.models import AuthSession, User
+from knock.features.accounts.schemas import AuthOut, LoginIn, RegisterIn, UserOut
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: the signed-in user and the login session the token belongs to."""
+
+    user_id: str
+    session_id: str
+    display_name: str
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._settings = settings
+        self._hasher = PasswordHasher(
+            time_cost=settings.password_hash_time_cost,
+            memory_cost=settings.password_hash_memory_kib,
+            parallelism=1,
+        )
+        # A real hash to verify against when the email is unknown, so timing does not tell.
+        self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+
+    async def do_register(self, body: RegisterIn) -> AuthOut:
+        password_hash = await asyncio.to_thread(self._hasher.hash, body.password)
+        now = utcnow()
+        user = User(
+            id=new_id(),
+            email=body.email,
+            display_name=body.display_name,
+            password_hash=password_hash,
+            created_at=now,
+        )
+        try:
+            async with self._db.transaction() as txn:
+                if await repo.user_by_email(txn.session, body.email) is not None:
+                    raise Conflict("An account with this email already exists.", code="email_taken")
+                txn.session.add(user)
+                await txn.session.flush()
+                token = self._new_session_txn(txn.session, user.id)
+        except IntegrityError:
+            raise Conflict(
+                "An account with this email already exists.", code="email_taken"
+            ) from None
+        return AuthOut(user=UserOut.model_validate(user), token=token)
+
+    async def do_login(self, body: LoginIn, client_address: str) -> AuthOut:
+        keys = [f"email:{body.email}", f"ip:{client_address}"]
+        self._check_login_allowed(await self._read_failures(keys))
+        async with self._db.read() as session:
+            user = await repo.user_by_email(session, body.email)
+        ok = await asyncio.to_thread(
+            self._verify, user.password_hash if user else self._dummy_hash, body.password
+        )
+        if user is None or not ok:
+            await self._record_failures(keys)
+            raise InvalidCredentials()
+        async with self._db.transaction() as txn:
+            await repo.clear_login_failures_txn(txn.session, keys[0])
+            token = self._new_session_txn(txn.session, user.id)
+        return AuthOut(user=UserOut.model_validate(user), token=token)
+
+    async def do_logout(self, viewer: Viewer) -> None:
+        async with self._db.transaction() as txn:
+            await repo.revoke_session_txn(txn.session, viewer.session_id, utcnow())
+            txn.emit(
+                SessionRevoked(session_id=viewer.session_id), Audience(user_ids=(viewer.user_id,))
+            )
+
+    async def authenticate(self, token: str | None) -> Viewer:
+        """The viewer for a bearer token; Unauthorized for missing, bad, expired or revoked."""
+        if not token or len(token) > 200:
+            raise Unauthorized()
+        async with self._db.read() as session:
+            found = await repo.session_for_token(session, hash_token(token), utcnow())
+        if found is None:
+            raise Unauthorized()
+        auth_session, user = found
+        return Viewer(user_id=user.id, session_id=auth_session.id, display_name=user.display_name)
+
+    async def me(self, viewer: Viewer) -> UserOut:
+        async with self._db.read() as session:
+            users = await repo.users_by_ids(session, [viewer.user_id])
+        if not users:
+            raise Unauthorized()
+        return UserOut.model_validate(users[0])
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _new_session_txn(self, session: AsyncSession, user_id: str) -> str:
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        session.add(
+            AuthSession(
+                id=new_id(),
+                user_id=user_id,
+                token_hash=hash_token(token),
+                created_at=now,
+                expires_at=now + timedelta(seconds=self._settings.token_ttl_s),
+            )
+        )
+        return token
+
+    async def _read_failures(self, keys: list[str]) -> list[tuple[int, float]]:
+        async with self._db.read() as session:
+            rows = await repo.login_failures(session, keys)
+        now = utcnow()
+        return [(row.count, (now - row.window_start).total_seconds()) for row in rows]
+
+    def _check_login_allowed(self, failures: list[tuple[int, float]]) -> None:
+        window = self._settings.login_failure_window_s
+        waits = [
+            int(window - age) + 1
+            for count, age in failures
+            if count >= self._settings.login_max_failures and age < window
+        ]
+        if waits:
+            raise RateLimited(max(waits), "Too many failed sign-ins; wait before trying again.")
+
+    async def _record_failures(self, keys: list[str]) -> None:
+        for attempt in range(3):
+            try:
+                async with self._db.transaction() as txn:
+                    for key in keys:
+                        await repo.record_login_failure_txn(
+                            txn.session, key, utcnow(), self._settings.login_failure_window_s
+                        )
+                return
+            except IntegrityError:
+                # Two first failures for one key raced to insert; the retry updates.
+                if attempt == 2:
+                    raise

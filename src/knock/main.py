@@ -1,0 +1,80 @@
+"""Composition root: builds settings, database, broker and services, and wires the routes.
+
+Nothing else in Knock constructs a service or reaches for a global: every part gets what it
+needs through its constructor, here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+
+from knock.config import Settings, load_settings
+from knock.core.db import Database
+from knock.core.errors import install_error_handlers
+from knock.core.http import SecurityHeaders, WebClient
+from knock.features.accounts import routes as accounts_routes
+from knock.features.accounts.actions import Accounts
+from knock.realtime.broker import Broker, create_broker
+from knock.realtime.eventlog import EventLog
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@dataclass
+class Node:
+    """Everything one running server process is made of."""
+
+    settings: Settings
+    db: Database
+    broker: Broker
+    accounts: Accounts
+
+
+def build_node(settings: Settings) -> Node:
+    db = Database(settings.effective_database_url)
+    broker = create_broker(settings.broker_url, settings.broker_prefix)
+    db.set_event_sink(EventLog(broker))
+    accounts = Accounts(db, settings)
+    return Node(settings=settings, db=db, broker=broker, accounts=accounts)
+
+
+def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) -> FastAPI:
+    settings = settings or load_settings()
+    node = build_node(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await node.broker.start()
+        try:
+            yield
+        finally:
+            await node.broker.close()
+            await node.db.dispose()
+
+    app = FastAPI(
+        title="Knock API",
+        version="1",
+        description="Team messenger and office platform. Errors: "
+        '`{"error": {"code": "...", "message": "..."}}`. Realtime: WS /api/v1/ws (docs/API.md).',
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.node = node
+    install_error_handlers(app)
+
+    current_viewer = accounts_routes.viewer_dependency(node.accounts)
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(accounts_routes.build_router(node.accounts, current_viewer))
+    app.include_router(api)
+
+    web = WebClient(static_dir)
+    app.add_api_route("/{path:path}", web.serve, methods=["GET", "HEAD"], include_in_schema=False)
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,189 @@
+"""The event log: stores events with gapless ids in commit order, publishes after commit.
+
+Ids come from bumping the single ``event_counter`` row inside the writing transaction. The
+row lock is held until commit, so ids are assigned in commit order and a rolled-back
+transaction gives its ids back: an id N+1 that a node has seen proves id N is committed.
+That is what lets every node deliver events in order and fill gaps from the database.
+"""
+
+from __future__ import annotations
+
+import orjson
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knock.core.clock import utcnow
+from knock.core.events import Audience, PendingEvent, StoredEvent, encode_frame
+from knock.features.conversations.models import ConversationMember
+from knock.features.orgs.models import OrgMember
+from knock.realtime.broker import Broker
+from knock.realtime.models import EventCounter, EventRecipient, StoredEventRow
+
+COUNTER_ROW_ID = 1
+
+
+def encode_envelope(event: StoredEvent) -> bytes:
+    """Header line (id, type, audience) for the nodes, then the client frame as is."""
+    aud = event.audience
+    header = orjson.dumps(
+        {
+            "i": event.id,
+            "t": event.type,
+            "c": aud.conversation_id,
+            "o": aud.org_id,
+            "u": aud.user_ids,
+        }
+    )
+    return header + b"\n" + event.frame
+
+
+def decode_envelope(envelope: bytes) -> StoredEvent:
+    header_bytes, _, frame = envelope.partition(b"\n")
+    header = orjson.loads(header_bytes)
+    return StoredEvent(
+        id=int(header["i"]),
+        type=str(header["t"]),
+        frame=frame,
+        audience=Audience(
+            conversation_id=header["c"], org_id=header["o"], user_ids=tuple(header["u"])
+        ),
+    )
+
+
+class EventLog:
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+
+    async def append_txn(
+        self, session: AsyncSession, pending: list[PendingEvent]
+    ) -> list[StoredEvent]:
+        # Last statement before commit: the counter row lock is held for as short as we can.
+        last_id = (
+            await session.execute(
+                update(EventCounter)
+                .where(EventCounter.id == COUNTER_ROW_ID)
+                .values(last_id=EventCounter.last_id + len(pending))
+                .returning(EventCounter.last_id)
+            )
+        ).scalar_one()
+        first_id = last_id - len(pending) + 1
+        now = utcnow()
+        stored: list[StoredEvent] = []
+        rows: list[dict[str, object]] = []
+        recipients: list[dict[str, object]] = []
+        for offset, item in enumerate(pending):
+            event_id = first_id + offset
+            frame = encode_frame(event_id, item.event)
+            stored.append(StoredEvent(event_id, item.event.type, frame, item.audience))
+            rows.append(
+                {
+                    "id": event_id,
+                    "type": item.event.type,
+                    "conversation_id": item.audience.conversation_id,
+                    "org_id": item.audience.org_id,
+                    "created_at": now,
+                    "frame": frame,
+                }
+            )
+            recipients.extend({"event_id": event_id, "user_id": u} for u in item.audience.user_ids)
+        await session.execute(insert(StoredEventRow), rows)
+        if recipients:
+            await session.execute(insert(EventRecipient), recipients)
+        return stored
+
+    async def publish(self, stored: list[StoredEvent]) -> None:
+        for event in stored:
+            await self._broker.publish(encode_envelope(event))
+
+
+async def last_event_id(session: AsyncSession) -> int:
+    return int(
+        (
+            await session.execute(
+                select(EventCounter.last_id).where(EventCounter.id == COUNTER_ROW_ID)
+            )
+        ).scalar_one()
+    )
+
+
+async def pruned_upto(session: AsyncSession) -> int:
+    return int(
+        (
+            await session.execute(
+                select(EventCounter.pruned_upto).where(EventCounter.id == COUNTER_ROW_ID)
+            )
+        ).scalar_one()
+    )
+
+
+async def events_between(session: AsyncSession, after: int, upto: int) -> list[StoredEvent]:
+    """Every event with after < id <= upto, with its audience (for a node filling a gap)."""
+    rows = (
+        await session.execute(
+            select(StoredEventRow)
+            .where(StoredEventRow.id > after, StoredEventRow.id <= upto)
+            .order_by(StoredEventRow.id)
+        )
+    ).scalars()
+    found = list(rows)
+    users: dict[int, list[str]] = {}
+    if found:
+        recips = await session.execute(
+            select(EventRecipient.event_id, EventRecipient.user_id).where(
+                EventRecipient.event_id > after, EventRecipient.event_id <= upto
+            )
+        )
+        for event_id, user_id in recips:
+            users.setdefault(int(event_id), []).append(user_id)
+    return [
+        StoredEvent(
+            row.id,
+            row.type,
+            row.frame,
+            Audience(row.conversation_id, row.org_id, tuple(users.get(row.id, ()))),
+        )
+        for row in found
+    ]
+
+
+async def events_for_user(
+    session: AsyncSession, user_id: str, after: int, upto: int, limit: int
+) -> list[tuple[int, bytes]]:
+    """The user's events with after < id <= upto, in order (resume)."""
+    my_conversations = select(ConversationMember.conversation_id).where(
+        ConversationMember.user_id == user_id
+    )
+    my_orgs = select(OrgMember.org_id).where(OrgMember.user_id == user_id)
+    addressed = select(EventRecipient.event_id).where(
+        EventRecipient.user_id == user_id,
+        EventRecipient.event_id > after,
+        EventRecipient.event_id <= upto,
+    )
+    rows = await session.execute(
+        select(StoredEventRow.id, StoredEventRow.frame)
+        .where(
+            StoredEventRow.id > after,
+            StoredEventRow.id <= upto,
+            or_(
+                StoredEventRow.conversation_id.in_(my_conversations),
+                StoredEventRow.org_id.in_(my_orgs),
+                StoredEventRow.id.in_(addressed),
+            ),
+        )
+        .order_by(StoredEventRow.id)
+        .limit(limit)
+    )
+    return [(int(i), bytes(f)) for i, f in rows]
+
+
+async def prune_events_txn(session: AsyncSession, older_than_id: int) -> int:
+    """Forget events up to an id; cursors before it then get ``resync_required``."""
+    await session.execute(delete(EventRecipient).where(EventRecipient.event_id <= older_than_id))
+    result = await session.execute(delete(StoredEventRow).where(StoredEventRow.id <= older_than_id))
+    await session.execute(
+        update(EventCounter)
+        .where(EventCounter.id == COUNTER_ROW_ID)
+        .where(EventCounter.pruned_upto < older_than_id)
+        .values(pruned_upto=older_than_id)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,19 @@
+"""Imports every feature's tables so the metadata (and Alembic) sees the whole schema."""
+
+from knock.core.models import Base
+from knock.features.accounts import models as accounts_models
+from knock.features.conversations import models as conversations_models
+from knock.features.messages import models as messages_models
+from knock.features.orgs import models as orgs_models
+from knock.realtime import models as realtime_models
+
+__all__ = [
+    "Base",
+    "accounts_models",
+    "conversations_models",
+    "messages_models",
+    "orgs_models",
+    "realtime_models",
+]
+
+metadata = Base.metadata

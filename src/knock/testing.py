@@ -1,0 +1,88 @@
+"""A small client for Knock's API used by the test suites and benchmarks (no fakes)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class Member:
+    """A registered user as a test sees them: their id, token and an authorized client."""
+
+    id: str
+    email: str
+    token: str
+    display_name: str
+    http: httpx.AsyncClient
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def get(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.http.get(path, headers=self.auth, **kw)
+
+    async def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return await self.http.post(path, json=json, headers=self.auth, **kw)
+
+    async def put(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return await self.http.put(path, json=json, headers=self.auth, **kw)
+
+    async def patch(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return await self.http.patch(path, json=json, headers=self.auth, **kw)
+
+    async def delete(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.http.delete(path, headers=self.auth, **kw)
+
+
+def expect(response: httpx.Response, status: int) -> Any:
+    """The JSON body of a response that must have this status (else a readable failure)."""
+    assert response.status_code == status, (
+        f"{response.request.method} {response.request.url.path}: expected {status}, "
+        f"got {response.status_code}: {response.text[:500]}"
+    )
+    return response.json() if response.content else None
+
+
+async def register(http: httpx.AsyncClient, name: str | None = None) -> Member:
+    n = next(_counter)
+    name = name or f"user{n}"
+    email = f"{name.lower()}-{n}-{uuid.uuid4().hex[:6]}@example.com"
+    body = expect(
+        await http.post(
+            "/auth/register",
+            json={"email": email, "password": "correct horse battery", "display_name": name},
+        ),
+        201,
+    )
+    return Member(body["user"]["id"], email, body["token"], name, http)
+
+
+async def create_org(owner: Member, name: str = "Acme") -> str:
+    return str(expect(await owner.post("/orgs", {"name": name}), 201)["id"])
+
+
+async def join_org(admin: Member, org_id: str, *people: Member, role: str = "member") -> None:
+    code = expect(await admin.post(f"/orgs/{org_id}/invites", {"role": role}), 201)["code"]
+    for person in people:
+        expect(await person.post(f"/invites/{code}/accept"), 200)
+
+
+async def create_group(creator: Member, org_id: str, *others: Member, title: str = "Team") -> str:
+    body = {"kind": "group", "title": title, "member_ids": [m.id for m in others]}
+    return str(expect(await creator.post(f"/orgs/{org_id}/conversations", body), 201)["id"])
+
+
+async def send_text(sender: Member, conversation_id: str, text: str) -> dict[str, Any]:
+    body = {"client_msg_id": uuid.uuid4().hex, "text": text}
+    result: dict[str, Any] = expect(
+        await sender.post(f"/conversations/{conversation_id}/messages", body), 201
+    )
+    return result
