@@ -1,0 +1,48 @@
+// Read receipts of my own messages: who has read a message and who has not.
+
+import type { ConversationMember, Message } from '../api/types';
+import type { ConversationMembers } from '../state/reducer';
+
+export interface ReceiptSummary {
+  readIds: string[];
+  unreadIds: string[];
+  unreadCount: number;
+  /** False when the counts come from the server's number only (no member list yet). */
+  detailed: boolean;
+}
+
+/** A member counts for a message if they are not its sender and were there when it was sent. */
+function countsFor(member: ConversationMember, message: Message): boolean {
+  return member.user_id !== message.sender_id && member.joined_at <= message.created_at;
+}
+
+export function receiptSummary(message: Message, members: ConversationMembers | undefined): ReceiptSummary {
+  if (members?.complete) {
+    const readIds: string[] = [];
+    const unreadIds: string[] = [];
+    for (const m of Object.values(members.byId)) {
+      if (!countsFor(m, message)) continue;
+      (m.read_seq >= message.seq ? readIds : unreadIds).push(m.user_id);
+    }
+    return { readIds, unreadIds, unreadCount: unreadIds.length, detailed: true };
+  }
+  const unread = Math.max(0, message.unread_count ?? 0);
+  return { readIds: [], unreadIds: [], unreadCount: unread, detailed: false };
+}
+
+/** Applies a live receipt to a receipts list fetched from the server. */
+export function applyReadTo(
+  lists: { read: string[]; unread: string[] },
+  userId: string,
+  upToSeq: number,
+  messageSeq: number,
+): { read: string[]; unread: string[] } {
+  if (upToSeq < messageSeq || !lists.unread.includes(userId)) return lists;
+  return { read: [...lists.read, userId], unread: lists.unread.filter((id) => id !== userId) };
+}
+
+export type ReceiptLabel = { key: 'receipt.allRead' } | { key: 'receipt.unread'; count: number };
+
+export function receiptLabel(summary: ReceiptSummary): ReceiptLabel {
+  return summary.unreadCount === 0 ? { key: 'receipt.allRead' } : { key: 'receipt.unread', count: summary.unreadCount };
+}
