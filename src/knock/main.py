@@ -14,11 +14,13 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 
 from knock.config import Settings, load_settings
-from knock.core.db import Database
+from knock.core.db import Database, Transaction
 from knock.core.errors import install_error_handlers
 from knock.core.http import SecurityHeaders, WebClient
 from knock.features.accounts import routes as accounts_routes
 from knock.features.accounts.actions import Accounts
+from knock.features.orgs import routes as orgs_routes
+from knock.features.orgs.actions import Orgs
 from knock.realtime.broker import Broker, create_broker
 from knock.realtime.eventlog import EventLog
 
@@ -33,6 +35,11 @@ class Node:
     db: Database
     broker: Broker
     accounts: Accounts
+    orgs: Orgs
+
+
+async def _no_org_conversations(txn: Transaction, org_id: str, user_id: str) -> None:
+    """Stands in for Conversations.do_remove_from_org_conversations_txn until it exists."""
 
 
 def build_node(settings: Settings) -> Node:
@@ -40,7 +47,9 @@ def build_node(settings: Settings) -> Node:
     broker = create_broker(settings.broker_url, settings.broker_prefix)
     db.set_event_sink(EventLog(broker))
     accounts = Accounts(db, settings)
-    return Node(settings=settings, db=db, broker=broker, accounts=accounts)
+    # TODO(conversations): wire Conversations.do_remove_from_org_conversations_txn.
+    orgs = Orgs(db, settings, remove_from_org_conversations=_no_org_conversations)
+    return Node(settings=settings, db=db, broker=broker, accounts=accounts, orgs=orgs)
 
 
 def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) -> FastAPI:
@@ -72,6 +81,7 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     current_viewer = accounts_routes.viewer_dependency(node.accounts)
     api = APIRouter(prefix="/api/v1")
     api.include_router(accounts_routes.build_router(node.accounts, current_viewer))
+    api.include_router(orgs_routes.build_router(node.orgs, current_viewer))
     app.include_router(api)
 
     web = WebClient(static_dir)

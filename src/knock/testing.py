@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
+
+from knock.core.events import Audience
+from knock.realtime.eventlog import events_between
 
 _counter = itertools.count(1)
 
@@ -86,3 +90,13 @@ async def send_text(sender: Member, conversation_id: str, text: str) -> dict[str
         await sender.post(f"/conversations/{conversation_id}/messages", body), 201
     )
     return result
+
+
+async def logged_events(app: Any, *types: str) -> list[tuple[dict[str, Any], Audience]]:
+    """Committed events from the app's event log, oldest first: (frame as JSON, audience).
+
+    With types given, only events of those types.
+    """
+    async with app.state.node.db.read() as session:
+        stored = await events_between(session, 0, 2**62)
+    return [(orjson.loads(e.frame), e.audience) for e in stored if not types or e.type in types]

@@ -12,6 +12,12 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from knock.core.events import Event
 from knock.features.accounts.events import SessionRevoked
+from knock.features.orgs.events import (
+    OrgDepartmentCreated,
+    OrgMemberJoined,
+    OrgMemberRemoved,
+    OrgMemberUpdated,
+)
 
 
 class _Frame(BaseModel):
@@ -42,6 +48,10 @@ class Pong(_Frame):
 
 EVENT_TYPES: list[type[Event]] = [
     SessionRevoked,
+    OrgMemberJoined,
+    OrgMemberUpdated,
+    OrgMemberRemoved,
+    OrgDepartmentCreated,
 ]
 CONTROL_FRAMES: list[type[BaseModel]] = [Ready, ResyncRequired, Ping, Pong]
 

@@ -38,6 +38,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+async def users_brief(session: AsyncSession, user_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """(display_name, email) of each existing user id, for features that list people."""
+    return {u.id: (u.display_name, u.email) for u in await repo.users_by_ids(session, user_ids)}
+
+
 class Accounts:
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
