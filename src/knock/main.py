@@ -14,13 +14,20 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 
 from knock.config import Settings, load_settings
-from knock.core.db import Database, Transaction
+from knock.core.db import Database
 from knock.core.errors import install_error_handlers
 from knock.core.http import SecurityHeaders, WebClient
 from knock.features.accounts import routes as accounts_routes
 from knock.features.accounts.actions import Accounts
+from knock.features.conversations import routes as conversations_routes
+from knock.features.conversations.actions import Conversations
+from knock.features.messages import actions as messages_actions
+from knock.features.messages import routes as messages_routes
+from knock.features.messages.actions import Messages
 from knock.features.orgs import routes as orgs_routes
 from knock.features.orgs.actions import Orgs
+from knock.features.receipts import routes as receipts_routes
+from knock.features.receipts.actions import ReceiptCoalescer, Receipts
 from knock.realtime.broker import Broker, create_broker
 from knock.realtime.eventlog import EventLog
 
@@ -36,10 +43,10 @@ class Node:
     broker: Broker
     accounts: Accounts
     orgs: Orgs
-
-
-async def _no_org_conversations(txn: Transaction, org_id: str, user_id: str) -> None:
-    """Stands in for Conversations.do_remove_from_org_conversations_txn until it exists."""
+    conversations: Conversations
+    messages: Messages
+    receipt_coalescer: ReceiptCoalescer
+    receipts: Receipts
 
 
 def build_node(settings: Settings) -> Node:
@@ -47,9 +54,26 @@ def build_node(settings: Settings) -> Node:
     broker = create_broker(settings.broker_url, settings.broker_prefix)
     db.set_event_sink(EventLog(broker))
     accounts = Accounts(db, settings)
-    # TODO(conversations): wire Conversations.do_remove_from_org_conversations_txn.
-    orgs = Orgs(db, settings, remove_from_org_conversations=_no_org_conversations)
-    return Node(settings=settings, db=db, broker=broker, accounts=accounts, orgs=orgs)
+    conversations = Conversations(db, settings, last_messages=messages_actions.last_messages)
+    orgs = Orgs(
+        db,
+        settings,
+        remove_from_org_conversations=conversations.do_remove_from_org_conversations_txn,
+    )
+    messages = Messages(db, settings)
+    receipt_coalescer = ReceiptCoalescer(db, settings.receipt_coalesce_ms)
+    receipts = Receipts(db, settings, receipt_coalescer)
+    return Node(
+        settings=settings,
+        db=db,
+        broker=broker,
+        accounts=accounts,
+        orgs=orgs,
+        conversations=conversations,
+        messages=messages,
+        receipt_coalescer=receipt_coalescer,
+        receipts=receipts,
+    )
 
 
 def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) -> FastAPI:
@@ -59,9 +83,11 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await node.broker.start()
+        await node.receipt_coalescer.start()
         try:
             yield
         finally:
+            await node.receipt_coalescer.stop()
             await node.broker.close()
             await node.db.dispose()
 
@@ -82,6 +108,9 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     api = APIRouter(prefix="/api/v1")
     api.include_router(accounts_routes.build_router(node.accounts, current_viewer))
     api.include_router(orgs_routes.build_router(node.orgs, current_viewer))
+    api.include_router(conversations_routes.build_router(node.conversations, current_viewer))
+    api.include_router(messages_routes.build_router(node.messages, current_viewer))
+    api.include_router(receipts_routes.build_router(node.receipts, current_viewer))
     app.include_router(api)
 
     web = WebClient(static_dir)

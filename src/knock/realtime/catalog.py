@@ -12,12 +12,20 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from knock.core.events import Event
 from knock.features.accounts.events import SessionRevoked
+from knock.features.conversations.events import (
+    ConversationCreated,
+    ConversationUpdated,
+    MemberJoined,
+    MemberLeft,
+)
+from knock.features.messages.events import MessageCreated, MessageUpdated
 from knock.features.orgs.events import (
     OrgDepartmentCreated,
     OrgMemberJoined,
     OrgMemberRemoved,
     OrgMemberUpdated,
 )
+from knock.features.receipts.events import ReceiptUpdated
 
 
 class _Frame(BaseModel):
@@ -48,6 +56,13 @@ class Pong(_Frame):
 
 EVENT_TYPES: list[type[Event]] = [
     SessionRevoked,
+    MessageCreated,
+    MessageUpdated,
+    ConversationCreated,
+    ConversationUpdated,
+    MemberJoined,
+    MemberLeft,
+    ReceiptUpdated,
     OrgMemberJoined,
     OrgMemberUpdated,
     OrgMemberRemoved,

@@ -1,0 +1,298 @@
+"""Messages: send (idempotent per client_msg_id), read pages, edit, recall."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import itertools
+from datetime import timedelta
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knock.config import Settings
+from knock.core.clock import utcnow
+from knock.core.db import Database, Transaction
+from knock.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from knock.core.events import Audience
+from knock.core.ids import ID_LENGTH, new_id
+from knock.features.conversations.actions import (
+    access_conversation,
+    advance_read_seq_txn,
+    check_conversation_members,
+    read_seq_histogram,
+    take_next_seq_txn,
+    unread_by_others_of_last,
+)
+from knock.features.conversations.models import Conversation, ConversationMember
+from knock.features.messages import repository as repo
+from knock.features.messages.events import MessageCreated, MessageUpdated
+from knock.features.messages.models import Message
+from knock.features.messages.schemas import MENTION_ALL, MessageOut, MessagePage, SendMessageIn
+from knock.features.orgs.actions import access_org, is_admin
+
+
+def message_out(message: Message, unread_count: int | None = None) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        conversation_id=message.conversation_id,
+        seq=message.seq,
+        sender_id=message.sender_id,
+        client_msg_id=message.client_msg_id,
+        type=message.type,
+        text=message.text,
+        reply_to_id=message.reply_to_id,
+        mentions=orjson.loads(message.mentions),
+        created_at=message.created_at,
+        edited_at=message.edited_at,
+        recalled=message.recalled,
+        unread_count=unread_count,
+    )
+
+
+def request_hash(body: SendMessageIn) -> str:
+    """SHA-256 of the canonical body: a retry matches it whatever its key order or defaults."""
+    canonical = orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+async def access_message(
+    session: AsyncSession, user_id: str, message_id: str, *, lock: bool = False
+) -> tuple[Message, Conversation, ConversationMember]:
+    """The message, its conversation and the caller's membership; NotFound unless the caller
+    is a member of its conversation. ``lock`` (in a transaction) locks the message row."""
+    if len(message_id) > ID_LENGTH:
+        raise NotFound()
+    message = await (repo.lock_message_txn if lock else repo.message_by_id)(session, message_id)
+    if message is None:
+        raise NotFound()
+    conversation, member = await access_conversation(session, user_id, message.conversation_id)
+    return message, conversation, member
+
+
+async def unread_counts(
+    session: AsyncSession, user_id: str, messages: list[Message]
+) -> dict[str, int]:
+    """For the caller's own messages (of one conversation): how many other current members
+    have read less than each. One query for the whole page."""
+    own = [m for m in messages if m.sender_id == user_id]
+    if not own:
+        return {}
+    histogram = sorted(
+        await read_seq_histogram(session, own[0].conversation_id, user_id, max(m.seq for m in own))
+    )
+    read_seqs = [read_seq for read_seq, _ in histogram]
+    below = list(itertools.accumulate(count for _, count in histogram))
+    counts: dict[str, int] = {}
+    for message in own:
+        position = bisect.bisect_left(read_seqs, message.seq)
+        counts[message.id] = below[position - 1] if position else 0
+    return counts
+
+
+async def last_messages(
+    session: AsyncSession, user_id: str, conversation_ids: list[str]
+) -> dict[str, MessageOut]:
+    """The last message of each conversation (for the conversation list), in two queries."""
+    found = await repo.last_messages(session, conversation_ids)
+    own = [m.conversation_id for m in found if m.sender_id == user_id]
+    unread = await unread_by_others_of_last(session, own, user_id)
+    return {
+        m.conversation_id: message_out(
+            m, unread.get(m.conversation_id, 0) if m.sender_id == user_id else None
+        )
+        for m in found
+    }
+
+
+async def senders_between(
+    session: AsyncSession, ranges: list[tuple[str, int, int]]
+) -> dict[str, set[str]]:
+    """Per conversation, the distinct senders of its messages with low < seq <= high, for
+    (conversation id, low, high) ranges; one query for all of them."""
+    return await repo.senders_between(session, ranges)
+
+
+class Messages:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._settings = settings
+
+    def _check_text(self, text: str) -> None:
+        if len(text) > self._settings.max_text_chars:
+            raise InvalidInput(f"text: at most {self._settings.max_text_chars} characters.")
+
+    async def do_send_message(
+        self, user_id: str, conversation_id: str, body: SendMessageIn
+    ) -> tuple[MessageOut, bool]:
+        """The new message (True), or the original one when this is a retry (False)."""
+        self._check_text(body.text)
+        digest = request_hash(body)
+        try:
+            async with self._db.transaction() as txn:
+                return await self._send_txn(txn, user_id, conversation_id, body, digest)
+        except IntegrityError:
+            # A concurrent retry with the same client_msg_id committed first.
+            async with self._db.read() as session:
+                await access_conversation(session, user_id, conversation_id)
+                existing = await repo.message_by_client_id(
+                    session, conversation_id, user_id, body.client_msg_id
+                )
+                if existing is None:
+                    raise
+                return await self._replay(session, user_id, existing, digest), False
+
+    async def _send_txn(
+        self,
+        txn: Transaction,
+        user_id: str,
+        conversation_id: str,
+        body: SendMessageIn,
+        digest: str,
+    ) -> tuple[MessageOut, bool]:
+        session = txn.session
+        conversation, member = await access_conversation(session, user_id, conversation_id)
+        existing = await repo.message_by_client_id(
+            session, conversation_id, user_id, body.client_msg_id
+        )
+        if existing is not None:
+            return await self._replay(session, user_id, existing, digest), False
+        if body.reply_to_id is not None:
+            target = await repo.message_by_id(session, body.reply_to_id)
+            if target is None or target.conversation_id != conversation_id:
+                raise InvalidInput("reply_to_id: not a message of this conversation.")
+        mentions = await self._check_mentions(session, user_id, conversation, member, body.mentions)
+        now = utcnow()
+        # Locks the conversation row: sends to one conversation queue here, so seqs are
+        # gapless and in commit order.
+        seq, member_count = await take_next_seq_txn(session, conversation_id, now)
+        message = Message(
+            id=new_id(),
+            conversation_id=conversation_id,
+            seq=seq,
+            sender_id=user_id,
+            client_msg_id=body.client_msg_id,
+            request_hash=digest,
+            type=body.type,
+            text=body.text,
+            reply_to_id=body.reply_to_id,
+            mentions=orjson.dumps(mentions).decode(),
+            created_at=now,
+            edited_at=None,
+            recalled=False,
+        )
+        await repo.insert_message_txn(session, message)
+        # The sender has read their own message. No row: they were removed meanwhile.
+        if not await advance_read_seq_txn(session, conversation_id, user_id, seq):
+            raise NotFound()
+        txn.emit(
+            MessageCreated(message=message_out(message)), Audience(conversation_id=conversation_id)
+        )
+        return message_out(message, member_count - 1), True
+
+    async def _replay(
+        self, session: AsyncSession, user_id: str, existing: Message, digest: str
+    ) -> MessageOut:
+        if existing.request_hash != digest:
+            raise Conflict(
+                "This client_msg_id was already used for another message.",
+                code="client_msg_id_reused",
+            )
+        counts = await unread_counts(session, user_id, [existing])
+        return message_out(existing, counts.get(existing.id))
+
+    async def _check_mentions(
+        self,
+        session: AsyncSession,
+        user_id: str,
+        conversation: Conversation,
+        member: ConversationMember,
+        mentions: list[str],
+    ) -> list[str]:
+        wanted = list(dict.fromkeys(mentions))
+        if MENTION_ALL not in wanted:
+            await check_conversation_members(session, conversation.id, wanted, "mentions")
+            return wanted
+        if len(wanted) > 1:
+            raise InvalidInput('mentions: "all" stands alone.')
+        big_group = (
+            conversation.kind == "group"
+            and conversation.member_count > self._settings.mention_all_admin_threshold
+        )
+        if big_group and member.role != "owner":
+            org_member = await access_org(session, user_id, conversation.org_id)
+            if not is_admin(org_member):
+                raise Forbidden(
+                    "In a group this large only the owner and team admins may mention all."
+                )
+        return [MENTION_ALL]
+
+    async def messages(
+        self,
+        user_id: str,
+        conversation_id: str,
+        after_seq: int | None,
+        before_seq: int | None,
+        limit: int,
+    ) -> MessagePage:
+        if after_seq is not None and before_seq is not None:
+            raise InvalidInput("Give after_seq or before_seq, not both.")
+        async with self._db.read() as session:
+            await access_conversation(session, user_id, conversation_id)
+            rows = await repo.messages_page(
+                session, conversation_id, after_seq, before_seq, limit + 1
+            )
+            has_more = len(rows) > limit
+            page = sorted(rows[:limit], key=lambda m: m.seq)
+            counts = await unread_counts(session, user_id, page)
+        return MessagePage(
+            items=[message_out(m, counts.get(m.id)) for m in page], has_more=has_more
+        )
+
+    async def message(self, user_id: str, message_id: str) -> MessageOut:
+        async with self._db.read() as session:
+            message, _, _ = await access_message(session, user_id, message_id)
+            counts = await unread_counts(session, user_id, [message])
+        return message_out(message, counts.get(message.id))
+
+    async def do_edit_message(self, user_id: str, message_id: str, text: str) -> MessageOut:
+        self._check_text(text)
+        async with self._db.transaction() as txn:
+            message = await self._own_message_txn(txn, user_id, message_id)
+            if message.recalled:
+                raise Conflict("A recalled message cannot be edited.", code="message_recalled")
+            await repo.update_message_txn(txn.session, message, text=text, edited_at=utcnow())
+            return await self._updated_txn(txn, user_id, message)
+
+    async def do_recall_message(self, user_id: str, message_id: str) -> MessageOut:
+        async with self._db.transaction() as txn:
+            message = await self._own_message_txn(txn, user_id, message_id)
+            if not message.recalled:
+                window = timedelta(seconds=self._settings.recall_window_s)
+                if utcnow() - message.created_at > window:
+                    raise Forbidden(
+                        "A message can only be recalled within "
+                        f"{self._settings.recall_window_s} seconds.",
+                        code="recall_window_passed",
+                    )
+                await repo.update_message_txn(
+                    txn.session, message, text="", mentions="[]", recalled=True
+                )
+                return await self._updated_txn(txn, user_id, message)
+            counts = await unread_counts(txn.session, user_id, [message])
+            return message_out(message, counts.get(message.id))
+
+    async def _own_message_txn(self, txn: Transaction, user_id: str, message_id: str) -> Message:
+        message, _, _ = await access_message(txn.session, user_id, message_id, lock=True)
+        if message.sender_id != user_id:
+            raise Forbidden("Only the sender may change a message.")
+        return message
+
+    async def _updated_txn(self, txn: Transaction, user_id: str, message: Message) -> MessageOut:
+        txn.emit(
+            MessageUpdated(message=message_out(message)),
+            Audience(conversation_id=message.conversation_id),
+        )
+        counts = await unread_counts(txn.session, user_id, [message])
+        return message_out(message, counts.get(message.id))

@@ -1,0 +1,121 @@
+"""SQL for messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knock.features.conversations.models import Conversation
+from knock.features.messages.models import Message
+
+
+async def message_by_id(session: AsyncSession, message_id: str) -> Message | None:
+    return (
+        await session.execute(
+            select(Message)
+            .where(Message.id == message_id)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def lock_message_txn(session: AsyncSession, message_id: str) -> Message | None:
+    """The message row, locked until commit (PostgreSQL), re-read from the database."""
+    return (
+        await session.execute(
+            select(Message)
+            .where(Message.id == message_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def message_by_client_id(
+    session: AsyncSession, conversation_id: str, sender_id: str, client_msg_id: str
+) -> Message | None:
+    return (
+        await session.execute(
+            select(Message).where(
+                Message.conversation_id == conversation_id,
+                Message.sender_id == sender_id,
+                Message.client_msg_id == client_msg_id,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def conversation_of_message(session: AsyncSession, message_id: str) -> str | None:
+    return (
+        await session.execute(select(Message.conversation_id).where(Message.id == message_id))
+    ).scalar_one_or_none()
+
+
+async def insert_message_txn(session: AsyncSession, message: Message) -> None:
+    session.add(message)
+    await session.flush()
+
+
+async def messages_page(
+    session: AsyncSession,
+    conversation_id: str,
+    after_seq: int | None,
+    before_seq: int | None,
+    limit: int,
+) -> list[Message]:
+    """Up to ``limit`` messages: after after_seq going up, else before before_seq (or the
+    newest) going down. Callers sort the result."""
+    query = select(Message).where(Message.conversation_id == conversation_id).limit(limit)
+    if after_seq is not None:
+        return list(
+            (
+                await session.execute(query.where(Message.seq > after_seq).order_by(Message.seq))
+            ).scalars()
+        )
+    if before_seq is not None:
+        query = query.where(Message.seq < before_seq)
+    return list((await session.execute(query.order_by(Message.seq.desc()))).scalars())
+
+
+async def last_messages(session: AsyncSession, conversation_ids: list[str]) -> list[Message]:
+    """The message at each conversation's last_seq (seqs are gapless, messages never go)."""
+    if not conversation_ids:
+        return []
+    rows = await session.execute(
+        select(Message)
+        .join(
+            Conversation,
+            and_(Conversation.id == Message.conversation_id, Conversation.last_seq == Message.seq),
+        )
+        .where(Conversation.id.in_(conversation_ids))
+    )
+    return list(rows.scalars())
+
+
+async def update_message_txn(
+    session: AsyncSession, message: Message, **values: str | bool | datetime
+) -> None:
+    for name, value in values.items():
+        setattr(message, name, value)
+    await session.flush()
+
+
+async def senders_between(
+    session: AsyncSession, ranges: list[tuple[str, int, int]]
+) -> dict[str, set[str]]:
+    """Per conversation, the distinct senders of messages with from_seq < seq <= up_to_seq."""
+    if not ranges:
+        return {}
+    conditions = [
+        and_(Message.conversation_id == cid, Message.seq > low, Message.seq <= high)
+        for cid, low, high in ranges
+    ]
+    rows = await session.execute(
+        select(Message.conversation_id, Message.sender_id).where(or_(*conditions)).distinct()
+    )
+    found: dict[str, set[str]] = {}
+    for conversation_id, sender_id in rows:
+        found.setdefault(conversation_id, set()).add(sender_id)
+    return found

@@ -1,0 +1,139 @@
+"""Receipts: members' read cursors, who has read a message, and coalesced receipt events.
+
+A read cursor is committed at once. Its ``receipt.updated`` event goes through this node's
+coalescer, which every ``receipt_coalesce_ms`` sends one event per conversation for all the
+cursors that moved there: a thousand members reading at once cost a handful of frames, not
+a million. The cost is that a receipt event of a node that crashes inside the interval is
+lost; the cursors themselves are not (clients refetch them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from knock.config import Settings
+from knock.core.db import Database, Transaction
+from knock.core.errors import NotFound
+from knock.core.events import Audience
+from knock.features.conversations.actions import (
+    access_conversation,
+    advance_read_seq_txn,
+    member_read_seqs,
+)
+from knock.features.messages.actions import access_message, senders_between
+from knock.features.orgs.actions import access_org, is_admin
+from knock.features.receipts.events import ReceiptUpdated
+from knock.features.receipts.schemas import MessageReceiptsOut, ReceiptRange
+
+log = logging.getLogger(__name__)
+
+# conversation id -> user id -> (from_seq, up_to_seq)
+ReadBatch = dict[str, dict[str, tuple[int, int]]]
+
+
+def merge_read(batch: ReadBatch, conversation_id: str, user_id: str, low: int, high: int) -> None:
+    ranges = batch.setdefault(conversation_id, {})
+    if user_id in ranges:
+        old_low, old_high = ranges[user_id]
+        low, high = min(low, old_low), max(high, old_high)
+    ranges[user_id] = (low, high)
+
+
+async def emit_receipts_txn(txn: Transaction, batch: ReadBatch) -> None:
+    """One receipt.updated per conversation, to its readers and the senders of what they
+    read (found in one query for the whole batch)."""
+    spans = [
+        (cid, min(low for low, _ in ranges.values()), max(high for _, high in ranges.values()))
+        for cid, ranges in batch.items()
+    ]
+    senders = await senders_between(txn.session, spans)
+    for conversation_id, ranges in batch.items():
+        receipts = [
+            ReceiptRange(user_id=user_id, from_seq=low, up_to_seq=high)
+            for user_id, (low, high) in sorted(ranges.items())
+        ]
+        audience = sorted(set(ranges) | senders.get(conversation_id, set()))
+        txn.emit(
+            ReceiptUpdated(conversation_id=conversation_id, receipts=receipts),
+            Audience(user_ids=tuple(audience)),
+        )
+
+
+class ReceiptCoalescer:
+    """Collects committed read-cursor moves and sends them as events every interval."""
+
+    def __init__(self, db: Database, interval_ms: int) -> None:
+        self._db = db
+        self._interval_s = interval_ms / 1000
+        self._pending: ReadBatch = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, conversation_id: str, user_id: str, from_seq: int, up_to_seq: int) -> None:
+        merge_read(self._pending, conversation_id, user_id, from_seq, up_to_seq)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="receipt-coalescer")
+
+    async def stop(self) -> None:
+        """Stop the timer and send what is still pending."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, {}
+        if batch:
+            async with self._db.transaction() as txn:
+                await emit_receipts_txn(txn, batch)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            try:
+                await self.flush()
+            except Exception:
+                # The cursors are committed; only these events are lost. Keep going.
+                log.exception("sending coalesced receipts failed")
+
+
+class Receipts:
+    def __init__(self, db: Database, settings: Settings, coalescer: ReceiptCoalescer) -> None:
+        self._db = db
+        self._immediate = settings.receipt_coalesce_ms == 0
+        self._coalescer = coalescer
+
+    async def do_mark_read(self, user_id: str, conversation_id: str, up_to_seq: int) -> None:
+        """Move the caller's read cursor forward, to at most the conversation's last_seq."""
+        moved: tuple[int, int] | None = None
+        async with self._db.transaction() as txn:
+            conversation, member = await access_conversation(txn.session, user_id, conversation_id)
+            target = min(up_to_seq, conversation.last_seq)
+            if target > member.read_seq and await advance_read_seq_txn(
+                txn.session, conversation_id, user_id, target
+            ):
+                moved = (member.read_seq, target)
+                if self._immediate:
+                    await emit_receipts_txn(txn, {conversation_id: {user_id: moved}})
+        if moved is not None and not self._immediate:
+            self._coalescer.add(conversation_id, user_id, *moved)
+
+    async def message_receipts(self, user_id: str, message_id: str) -> MessageReceiptsOut:
+        """Who of the other members has read the message. Its sender or a team admin."""
+        async with self._db.read() as session:
+            message, conversation, _ = await access_message(session, user_id, message_id)
+            if message.sender_id != user_id:
+                org_member = await access_org(session, user_id, conversation.org_id)
+                if not is_admin(org_member):
+                    raise NotFound()
+            read_seqs = await member_read_seqs(session, conversation.id, message.sender_id)
+        read = [u for u, seq in read_seqs if seq >= message.seq]
+        unread = [u for u, seq in read_seqs if seq < message.seq]
+        return MessageReceiptsOut(
+            read=read, unread=unread, read_count=len(read), unread_count=len(unread)
+        )
