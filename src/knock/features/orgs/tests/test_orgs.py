@@ -8,7 +8,15 @@ import httpx
 import pytest
 
 from knock.features.orgs.actions import OrgLimits
-from knock.testing import Member, create_org, expect, join_org, register
+from knock.testing import (
+    Member,
+    create_group,
+    create_org,
+    expect,
+    join_org,
+    logged_events,
+    register,
+)
 
 
 async def test_create_org_makes_the_caller_owner(http: httpx.AsyncClient) -> None:
@@ -275,3 +283,19 @@ async def test_one_person_belongs_to_a_bounded_number_of_orgs(
     # The refused acceptance did not use up the invite.
     expect(await bob.get(f"/invites/{code}"), 200)
     assert len(expect(await ann.get("/orgs"), 200)["items"]) == 2
+
+
+async def test_removal_also_ends_access_to_the_orgs_conversations(
+    app: Any, http: httpx.AsyncClient
+) -> None:
+    ann, bob, cat = [await register(http, n) for n in ("Ann", "Bob", "Cat")]
+    org_id = await create_org(ann)
+    await join_org(ann, org_id, bob, cat)
+    group = await create_group(ann, org_id, bob, cat)
+    expect(await bob.get(f"/conversations/{group}"), 200)
+    expect(await ann.delete(f"/orgs/{org_id}/members/{bob.id}"), 204)
+    assert (await bob.get(f"/conversations/{group}")).status_code == 404
+    assert (await bob.get(f"/conversations/{group}/messages")).status_code == 404
+    assert expect(await ann.get(f"/conversations/{group}"), 200)["member_count"] == 2
+    left = [f for f, _ in await logged_events(app, "member.left")]
+    assert [(f["conversation_id"], f["user_id"]) for f in left] == [(group, bob.id)]
