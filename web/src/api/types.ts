@@ -112,7 +112,7 @@ export interface ReceiptRange {
 export type ServerEvent =
   | { type: 'message.created'; cursor: string; message: Message }
   | { type: 'message.updated'; cursor: string; message: Message }
-  | { type: 'conversation.created'; cursor: string; conversation: Conversation }
+  | { type: 'conversation.created'; cursor: string; conversation: Conversation; member_ids: string[] }
   | { type: 'conversation.updated'; cursor: string; conversation_id: string; title: string | null }
   | { type: 'member.joined'; cursor: string; conversation_id: string; user_ids: string[] }
   | { type: 'member.left'; cursor: string; conversation_id: string; user_id: string }

@@ -59,6 +59,12 @@ export type FailureVerdict =
   | { kind: 'fail'; reason: string }; // the server refused it: the user decides (retry button)
 
 export const MAX_AUTOMATIC_ATTEMPTS = 5;
+export const NETWORK_FAILURE = 'network';
+
+/** Ids of failed items that failed only for want of a network: worth sending on reconnect. */
+export function networkFailures(outbox: readonly OutboxItem[]): string[] {
+  return outbox.filter((i) => i.status === 'failed' && i.error === NETWORK_FAILURE).map((i) => i.client_msg_id);
+}
 
 export interface SendFailure {
   /** HTTP status, or null when no answer came (network down, timeout, aborted). */
@@ -68,7 +74,11 @@ export interface SendFailure {
 }
 
 export function classifyFailure(failure: SendFailure, attempts: number): FailureVerdict {
-  if (failure.status === null) return { kind: 'wait_for_network' };
+  if (failure.status === null) {
+    // Offline, or the server did not answer. Keep trying quietly for a while, then show the
+    // retry button; a reconnect requeues these (see requeueNetworkFailures).
+    return attempts < MAX_AUTOMATIC_ATTEMPTS ? { kind: 'wait_for_network' } : { kind: 'fail', reason: NETWORK_FAILURE };
+  }
   const retriable = failure.status === 429 || failure.status === 503 || failure.status >= 500 || failure.status === 408;
   if (retriable && attempts < MAX_AUTOMATIC_ATTEMPTS) {
     const hinted = failure.retryAfterS != null ? failure.retryAfterS * 1000 : 0;

@@ -122,11 +122,14 @@ function applyEvent(state: ChatState, event: ServerEvent): ChatState {
       return storeMessage(state, event.message, true);
     case 'message.updated':
       return storeMessage(state, event.message, false);
-    case 'conversation.created':
-      return {
-        ...state,
-        conversations: { ...state.conversations, [event.conversation.id]: mergeConversation(state.conversations[event.conversation.id], event.conversation) },
-      };
+    case 'conversation.created': {
+      // The same frame goes to every member, so the peer of a dm is found from member_ids.
+      const incoming = event.conversation;
+      const peer = incoming.kind === 'dm' && !incoming.peer_id ? (event.member_ids.find((id) => id !== state.meId) ?? null) : incoming.peer_id;
+      const old = state.conversations[incoming.id];
+      const conversation = mergeConversation(old, { ...incoming, peer_id: old?.peer_id ?? peer });
+      return { ...state, conversations: { ...state.conversations, [incoming.id]: conversation } };
+    }
     case 'conversation.updated': {
       const conv = state.conversations[event.conversation_id];
       if (!conv) return state;
@@ -263,7 +266,7 @@ function applyReceipts(state: ChatState, conversationId: string, receipts: reado
     }
     if (r.user_id !== state.meId) next = decrementOwnUnread(next, conversationId, r, member?.read_seq);
   }
-  if (members && byId !== members.byId) next = { ...next, members: { ...next.members, [conversationId]: { ...members, byId } } };
+  if (members && byId && byId !== members.byId) next = { ...next, members: { ...next.members, [conversationId]: { ...members, byId } } };
   return next;
 }
 
@@ -286,8 +289,8 @@ function decrementOwnUnread(state: ChatState, conversationId: string, r: Receipt
 }
 
 /** Conversations by latest activity, newest first. */
-export function sortedConversations(state: ChatState, orgId: string | null): Conversation[] {
-  return Object.values(state.conversations)
+export function sortedConversations(conversations: Record<string, Conversation>, orgId: string | null): Conversation[] {
+  return Object.values(conversations)
     .filter((c) => orgId === null || c.org_id === orgId)
     .sort((a, b) => activityTime(b).localeCompare(activityTime(a)));
 }

@@ -1,0 +1,33 @@
+const PALETTE = ['#5b6ee1', '#e07a5f', '#3d9a8b', '#c2649a', '#d4a72c', '#5e8fc9', '#8a6bd1', '#4f9d5d'];
+
+export function colorFor(id: string): string {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  return PALETTE[h % PALETTE.length]!;
+}
+
+export function initials(name: string): string {
+  const trimmed = name.trim();
+  if (!trimmed) return '?';
+  // CJK names: the last one or two characters read best (given name).
+  if (/[\u3400-\u9fff]/.test(trimmed)) return trimmed.replace(/\s+/g, '').slice(-2);
+  const words = trimmed.split(/\s+/).filter(Boolean);
+  const letters = words.length > 1 ? words[0]![0]! + words[words.length - 1]![0]! : trimmed.slice(0, 2);
+  return letters.toUpperCase();
+}
+
+interface Props {
+  id: string;
+  name: string;
+  size?: 'xs' | 'sm' | 'md' | 'lg' | 'xl';
+  group?: boolean;
+}
+
+/** A coloured circle (or rounded square for groups) with initials; decorative next to a name. */
+export function Avatar({ id, name, size = 'md', group = false }: Props) {
+  return (
+    <span className={`avatar avatar-${size}${group ? ' avatar-group' : ''}`} style={{ backgroundColor: colorFor(id) }} aria-hidden="true">
+      {initials(name)}
+    </span>
+  );
+}
