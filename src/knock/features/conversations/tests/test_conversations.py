@@ -380,7 +380,9 @@ async def test_leave_and_remove(app: Any, http: httpx.AsyncClient) -> None:
     assert (await ann.delete(f"/conversations/{group}/members/{bob.id}")).status_code == 404
     for who in (bob, cat):
         assert (await who.get(f"/conversations/{group}")).status_code == 404
-        assert (await who.post(f"/conversations/{group}/messages", {"client_msg_id": "x", "text": "hi"})).status_code == 404
+        assert (
+            await who.post(f"/conversations/{group}/messages", {"client_msg_id": "x", "text": "hi"})
+        ).status_code == 404
     assert expect(await ann.get(f"/conversations/{group}"), 200)["member_count"] == 2
 
     left = await logged_events(app, "member.left")
