@@ -58,6 +58,9 @@ def serve(
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
+        # Compression would cost a deflate per recipient and defeat serialize-once fan-out.
+        ws_per_message_deflate=False,
+        ws_max_size=64 * 1024,
         log_level=settings.log_level,
         access_log=False,
         proxy_headers=False,

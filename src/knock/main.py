@@ -30,6 +30,9 @@ from knock.features.receipts import routes as receipts_routes
 from knock.features.receipts.actions import ReceiptCoalescer, Receipts
 from knock.realtime.broker import Broker, create_broker
 from knock.realtime.eventlog import EventLog
+from knock.realtime.gateway import Gateway
+from knock.realtime.pump import EventPump
+from knock.realtime.registry import Registry
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -41,6 +44,9 @@ class Node:
     settings: Settings
     db: Database
     broker: Broker
+    registry: Registry
+    pump: EventPump
+    gateway: Gateway
     accounts: Accounts
     orgs: Orgs
     conversations: Conversations
@@ -53,6 +59,8 @@ def build_node(settings: Settings) -> Node:
     db = Database(settings.effective_database_url)
     broker = create_broker(settings.broker_url, settings.broker_prefix)
     db.set_event_sink(EventLog(broker))
+    registry = Registry()
+    pump = EventPump(db, broker, registry)
     accounts = Accounts(db, settings)
     conversations = Conversations(db, settings, last_messages=messages_actions.last_messages)
     orgs = Orgs(
@@ -63,10 +71,14 @@ def build_node(settings: Settings) -> Node:
     messages = Messages(db, settings)
     receipt_coalescer = ReceiptCoalescer(db, settings.receipt_coalesce_ms)
     receipts = Receipts(db, settings, receipt_coalescer)
+    gateway = Gateway(db, accounts, pump, registry, settings)
     return Node(
         settings=settings,
         db=db,
         broker=broker,
+        registry=registry,
+        pump=pump,
+        gateway=gateway,
         accounts=accounts,
         orgs=orgs,
         conversations=conversations,
@@ -83,11 +95,13 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await node.broker.start()
+        await node.pump.start()
         await node.receipt_coalescer.start()
         try:
             yield
         finally:
             await node.receipt_coalescer.stop()
+            await node.pump.stop()
             await node.broker.close()
             await node.db.dispose()
 
@@ -112,6 +126,7 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     api.include_router(messages_routes.build_router(node.messages, current_viewer))
     api.include_router(receipts_routes.build_router(node.receipts, current_viewer))
     app.include_router(api)
+    app.add_api_websocket_route("/api/v1/ws", node.gateway.endpoint)
 
     web = WebClient(static_dir)
     app.add_api_route("/{path:path}", web.serve, methods=["GET", "HEAD"], include_in_schema=False)

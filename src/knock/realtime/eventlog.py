@@ -176,6 +176,15 @@ async def events_for_user(
     return [(int(i), bytes(f)) for i, f in rows]
 
 
+async def subscriptions_of(session: AsyncSession, user_id: str) -> tuple[list[str], list[str]]:
+    """The conversations and orgs a user belongs to now (what their sockets subscribe to)."""
+    conversations = await session.execute(
+        select(ConversationMember.conversation_id).where(ConversationMember.user_id == user_id)
+    )
+    orgs = await session.execute(select(OrgMember.org_id).where(OrgMember.user_id == user_id))
+    return list(conversations.scalars()), list(orgs.scalars())
+
+
 async def prune_events_txn(session: AsyncSession, older_than_id: int) -> int:
     """Forget events up to an id; cursors before it then get ``resync_required``."""
     await session.execute(delete(EventRecipient).where(EventRecipient.event_id <= older_than_id))

@@ -1,0 +1,184 @@
+"""The WebSocket gateway: ``WS /api/v1/ws?token=...&cursor=...``.
+
+Handshake: a bad token is refused with HTTP 401, a browser Origin that is not allowed with
+403. Then: replay every event after the cursor from the event log, send ``ready``, go live.
+While replaying, live events queue on the connection and are sent after, without
+duplicates (each frame's id is compared with the last one sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from knock.config import Settings
+from knock.core.db import Database
+from knock.core.errors import Unauthorized, error_response
+from knock.features.accounts.actions import Accounts, Viewer
+from knock.realtime.eventlog import (
+    events_for_user,
+    last_event_id,
+    pruned_upto,
+    subscriptions_of,
+)
+from knock.realtime.pump import EventPump
+from knock.realtime.registry import Connection, Registry
+
+log = logging.getLogger(__name__)
+
+CLOSE_NORMAL = 1000
+CLOSE_TRY_AGAIN_LATER = 1013
+REPLAY_PAGE = 500
+CLOSE_TIMEOUT_S = 30.0
+_PING = '{"type":"ping"}'
+_PONG = '{"type":"pong"}'
+
+
+def _cursor_frame(kind: str, cursor: int) -> str:
+    return orjson.dumps({"type": kind, "cursor": str(cursor)}).decode()
+
+
+class Gateway:
+    def __init__(
+        self,
+        db: Database,
+        accounts: Accounts,
+        pump: EventPump,
+        registry: Registry,
+        settings: Settings,
+    ) -> None:
+        self._db = db
+        self._accounts = accounts
+        self._pump = pump
+        self._registry = registry
+        self._settings = settings
+
+    def origin_allowed(self, websocket: WebSocket) -> bool:
+        origin = websocket.headers.get("origin")
+        if origin is None:
+            return True  # native apps and bots send no Origin; the token still decides
+        origin = origin.rstrip("/")
+        allowed = self._settings.ws_allowed_origins
+        if allowed:
+            return origin in allowed or "*" in allowed
+        host = websocket.headers.get("host", "")
+        return origin in (f"http://{host}", f"https://{host}")
+
+    async def endpoint(self, websocket: WebSocket) -> None:
+        """The realtime event stream for the signed-in user (token in the query)."""
+        if not self.origin_allowed(websocket):
+            await websocket.send_denial_response(
+                error_response(403, "forbidden", "This origin may not open a WebSocket.")
+            )
+            return
+        try:
+            viewer = await self._accounts.authenticate(websocket.query_params.get("token"))
+        except Unauthorized as exc:
+            await websocket.send_denial_response(error_response(401, exc.code, exc.message))
+            return
+        await websocket.accept()
+        conn = Connection(viewer.user_id, viewer.session_id, self._settings.ws_send_queue)
+        try:
+            await self._serve(websocket, viewer, conn)
+        finally:
+            self._registry.remove(conn)
+
+    async def _serve(self, websocket: WebSocket, viewer: Viewer, conn: Connection) -> None:
+        # Subscribe under a paused pump: the membership snapshot is at least as new as the
+        # pump's position, and membership events after it re-apply idempotently.
+        async with self._pump.paused() as position:
+            async with self._db.read() as session:
+                conversation_ids, org_ids = await subscriptions_of(session, viewer.user_id)
+                head = await last_event_id(session)
+                oldest = await pruned_upto(session)
+            self._registry.add(conn, conversation_ids, org_ids)
+
+        cursor = websocket.query_params.get("cursor")
+        last_sent = await self._replay(websocket, viewer, cursor, position, head, oldest)
+        await websocket.send_text(_cursor_frame("ready", max(last_sent, position)))
+        tasks = [
+            asyncio.create_task(self._write(websocket, conn, last_sent)),
+            asyncio.create_task(self._read(websocket, conn)),
+            asyncio.create_task(self._heartbeat(conn)),
+            asyncio.create_task(conn.overflow.wait()),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        # Unsubscribe before closing: a full socket can take long to take a close frame.
+        self._registry.remove(conn)
+        if conn.overflow.is_set():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    websocket.close(CLOSE_TRY_AGAIN_LATER, "too slow; resume with your cursor"),
+                    CLOSE_TIMEOUT_S,
+                )
+
+    async def _replay(
+        self,
+        websocket: WebSocket,
+        viewer: Viewer,
+        raw_cursor: str | None,
+        position: int,
+        head: int,
+        oldest: int,
+    ) -> int:
+        """Send the events after the cursor up to the pump's position; the last id sent."""
+        if raw_cursor is None or raw_cursor == "":
+            return position
+        cursor = int(raw_cursor) if raw_cursor.isdigit() and len(raw_cursor) < 19 else -1
+        if cursor < oldest or cursor > head:
+            await websocket.send_text(_cursor_frame("resync_required", position))
+            return position
+        sent = cursor
+        while sent < position:
+            async with self._db.read() as session:
+                page = await events_for_user(session, viewer.user_id, sent, position, REPLAY_PAGE)
+            for event_id, frame in page:
+                await websocket.send_text(frame.decode())
+                sent = event_id
+            if len(page) < REPLAY_PAGE:
+                break
+        return max(sent, cursor)
+
+    async def _write(self, websocket: WebSocket, conn: Connection, last_sent: int) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            while True:
+                await conn.wakeup.wait()
+                conn.wakeup.clear()
+                while conn.queue:
+                    event_id, frame = conn.queue.popleft()
+                    if event_id and event_id <= last_sent:
+                        continue
+                    await websocket.send_text(frame)
+                    if event_id:
+                        last_sent = event_id
+                if conn.closing_code is not None:
+                    if conn.closing_code != CLOSE_NORMAL:
+                        await websocket.close(conn.closing_code)
+                    return
+
+    async def _read(self, websocket: WebSocket, conn: Connection) -> None:
+        try:
+            while True:
+                text = await websocket.receive_text()
+                if len(text) <= 64 and orjson.loads(text).get("type") == "ping":
+                    conn.push(0, _PONG)
+        except (WebSocketDisconnect, orjson.JSONDecodeError, AttributeError, KeyError):
+            pass
+        finally:
+            conn.close_with(CLOSE_NORMAL)
+
+    async def _heartbeat(self, conn: Connection) -> None:
+        while True:
+            await asyncio.sleep(self._settings.ws_heartbeat_s)
+            conn.push(0, _PING)

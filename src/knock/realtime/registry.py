@@ -1,0 +1,120 @@
+"""This node's open WebSockets, indexed by what they are subscribed to.
+
+A connection is subscribed to its user, the orgs and the conversations the user belongs
+to. The event pump keeps the subscriptions in step with membership events, so routing an
+event costs a few set lookups and no database query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Iterable
+
+
+class SlowConsumer(Exception):
+    """The connection's send queue is full: it is closed with 1013."""
+
+
+class Connection:
+    """One open WebSocket: its subscriptions and a bounded queue of frames to send."""
+
+    def __init__(self, user_id: str, session_id: str, max_queue: int) -> None:
+        self.user_id = user_id
+        self.session_id = session_id
+        self.conversations: set[str] = set()
+        self.orgs: set[str] = set()
+        self.queue: deque[tuple[int, str]] = deque()
+        self.max_queue = max_queue
+        self.wakeup = asyncio.Event()
+        self.overflow = asyncio.Event()
+        self.closing_code: int | None = None
+
+    def push(self, event_id: int, frame: str) -> None:
+        """Queue a frame (event_id 0 for control frames); never blocks the caller."""
+        if self.overflow.is_set() or self.closing_code is not None:
+            return
+        if len(self.queue) >= self.max_queue:
+            self.queue.clear()  # memory stays bounded: the client resumes from its cursor
+            self.overflow.set()
+        else:
+            self.queue.append((event_id, frame))
+        self.wakeup.set()
+
+    def close_with(self, code: int) -> None:
+        self.closing_code = code
+        self.wakeup.set()
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.by_user: dict[str, set[Connection]] = {}
+        self.by_conversation: dict[str, set[Connection]] = {}
+        self.by_org: dict[str, set[Connection]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(conns) for conns in self.by_user.values())
+
+    def add(
+        self, conn: Connection, conversation_ids: Iterable[str], org_ids: Iterable[str]
+    ) -> None:
+        self.by_user.setdefault(conn.user_id, set()).add(conn)
+        for cid in conversation_ids:
+            self._subscribe(self.by_conversation, cid, conn, conn.conversations)
+        for oid in org_ids:
+            self._subscribe(self.by_org, oid, conn, conn.orgs)
+
+    def remove(self, conn: Connection) -> None:
+        self._discard(self.by_user, conn.user_id, conn)
+        for cid in conn.conversations:
+            self._discard(self.by_conversation, cid, conn)
+        for oid in conn.orgs:
+            self._discard(self.by_org, oid, conn)
+        conn.conversations.clear()
+        conn.orgs.clear()
+
+    def join_conversation(self, user_ids: Iterable[str], conversation_id: str) -> None:
+        for user_id in user_ids:
+            for conn in self.by_user.get(user_id, ()):
+                self._subscribe(self.by_conversation, conversation_id, conn, conn.conversations)
+
+    def leave_conversation(self, user_id: str, conversation_id: str) -> None:
+        for conn in self.by_user.get(user_id, ()):
+            conn.conversations.discard(conversation_id)
+            self._discard(self.by_conversation, conversation_id, conn)
+
+    def join_org(self, user_id: str, org_id: str) -> None:
+        for conn in self.by_user.get(user_id, ()):
+            self._subscribe(self.by_org, org_id, conn, conn.orgs)
+
+    def leave_org(self, user_id: str, org_id: str) -> None:
+        for conn in self.by_user.get(user_id, ()):
+            conn.orgs.discard(org_id)
+            self._discard(self.by_org, org_id, conn)
+
+    def audience(
+        self, conversation_id: str | None, org_id: str | None, user_ids: Iterable[str]
+    ) -> set[Connection]:
+        found: set[Connection] = set()
+        if conversation_id is not None:
+            found.update(self.by_conversation.get(conversation_id, ()))
+        if org_id is not None:
+            found.update(self.by_org.get(org_id, ()))
+        for user_id in user_ids:
+            found.update(self.by_user.get(user_id, ()))
+        return found
+
+    @staticmethod
+    def _subscribe(
+        index: dict[str, set[Connection]], key: str, conn: Connection, own: set[str]
+    ) -> None:
+        index.setdefault(key, set()).add(conn)
+        own.add(key)
+
+    @staticmethod
+    def _discard(index: dict[str, set[Connection]], key: str, conn: Connection) -> None:
+        conns = index.get(key)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del index[key]
