@@ -113,11 +113,11 @@ class Receipts:
         moved: tuple[int, int] | None = None
         async with self._db.transaction() as txn:
             conversation, member = await access_conversation(txn.session, user_id, conversation_id)
-            target = min(up_to_seq, conversation.last_seq)
-            if target > member.read_seq and await advance_read_seq_txn(
+            target, from_seq = min(up_to_seq, conversation.last_seq), member.read_seq
+            if target > from_seq and await advance_read_seq_txn(
                 txn.session, conversation_id, user_id, target
             ):
-                moved = (member.read_seq, target)
+                moved = (from_seq, target)
                 if self._immediate:
                     await emit_receipts_txn(txn, {conversation_id: {user_id: moved}})
         if moved is not None and not self._immediate:
