@@ -25,7 +25,7 @@ export const en = {
   'auth.feature.realtime': 'Messages arrive instantly, even after a flaky connection.',
   'auth.feature.receipts': 'See who has read what, at a glance.',
   'auth.feature.selfhost': 'Runs on your own server. Your data stays yours.',
-  'auth.inviteBanner': 'Sign in or create an account to join {team}.',
+  'auth.inviteBanner': 'You’ve been invited to a team. Create an account or sign in to join.',
   'auth.preview.in': 'Can you review the launch plan before 3pm?',
   'auth.preview.out': 'On it, notes in ten minutes.',
 

@@ -27,7 +27,7 @@ export const zhCN: Record<MessageKey, string> = {
   'auth.feature.realtime': '消息即时送达，网络不稳也不丢。',
   'auth.feature.receipts': '谁读了、谁没读，一目了然。',
   'auth.feature.selfhost': '部署在你自己的服务器上，数据归你所有。',
-  'auth.inviteBanner': '登录或注册后即可加入 {team}。',
+  'auth.inviteBanner': '你收到了加入团队的邀请。注册或登录后即可加入。',
   'auth.preview.in': '下午三点前能帮忙看下发布计划吗？',
   'auth.preview.out': '好的，十分钟后发你意见。',
 

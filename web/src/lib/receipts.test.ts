@@ -27,6 +27,11 @@ describe('receipt counting', () => {
     expect(receiptSummary(mine, { complete: false, byId: {} }).unreadCount).toBe(2);
   });
 
+  it('shows nothing while the count is unknown', () => {
+    const fromEvent = { ...mine, unread_count: null };
+    expect(receiptLabel(receiptSummary(fromEvent, undefined))).toBeNull();
+  });
+
   it('moves a reader from unread to read once', () => {
     const lists = { read: ['a'], unread: ['b', 'c'] };
     const after = applyReadTo(lists, 'b', 5, 5);

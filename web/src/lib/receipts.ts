@@ -6,7 +6,8 @@ import type { ConversationMembers } from '../state/reducer';
 export interface ReceiptSummary {
   readIds: string[];
   unreadIds: string[];
-  unreadCount: number;
+  /** Null when unknown: a message from an event (no count) before the member list loaded. */
+  unreadCount: number | null;
   /** False when the counts come from the server's number only (no member list yet). */
   detailed: boolean;
 }
@@ -26,7 +27,7 @@ export function receiptSummary(message: Message, members: ConversationMembers | 
     }
     return { readIds, unreadIds, unreadCount: unreadIds.length, detailed: true };
   }
-  const unread = Math.max(0, message.unread_count ?? 0);
+  const unread = message.unread_count == null ? null : Math.max(0, message.unread_count);
   return { readIds: [], unreadIds: [], unreadCount: unread, detailed: false };
 }
 
@@ -43,6 +44,7 @@ export function applyReadTo(
 
 export type ReceiptLabel = { key: 'receipt.allRead' } | { key: 'receipt.unread'; count: number };
 
-export function receiptLabel(summary: ReceiptSummary): ReceiptLabel {
+export function receiptLabel(summary: ReceiptSummary): ReceiptLabel | null {
+  if (summary.unreadCount === null) return null;
   return summary.unreadCount === 0 ? { key: 'receipt.allRead' } : { key: 'receipt.unread', count: summary.unreadCount };
 }

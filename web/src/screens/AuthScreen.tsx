@@ -1,4 +1,3 @@
-import { useQuery } from '@tanstack/react-query';
 import { Eye, ShieldCheck, Zap } from 'lucide-react';
 import { useId, useState, type FormEvent } from 'react';
 import { api } from '../api/endpoints';
@@ -22,12 +21,6 @@ export function AuthScreen({ mode, inviteCode, onAuthenticated }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const ids = { email: useId(), password: useId(), name: useId(), error: useId(), pwHint: useId(), nameHint: useId() };
-  const invite = useQuery({
-    queryKey: ['invitePreview', inviteCode],
-    enabled: !!inviteCode,
-    retry: false,
-    queryFn: () => api.previewInvite(inviteCode!),
-  });
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -90,9 +83,9 @@ export function AuthScreen({ mode, inviteCode, onAuthenticated }: Props) {
           </label>
         </div>
         <form className="auth-card" onSubmit={submit} aria-describedby={error ? ids.error : undefined} noValidate={false}>
-          {invite.data && (
+          {inviteCode && (
             <p className="auth-invite" role="status">
-              {t('auth.inviteBanner', { team: invite.data.org_name })}
+              {t('auth.inviteBanner')}
             </p>
           )}
           <h1>{signup ? t('auth.signup.title') : t('auth.login.title')}</h1>

@@ -113,6 +113,19 @@ describe('chat reducer: conversations and members', () => {
 });
 
 describe('chat reducer: receipts', () => {
+  it("a member's new message means they have read up to it", () => {
+    let s = run(
+      start(),
+      { kind: 'members.loaded', conversationId: 'c1', items: [member('me', 1), member('bob', 0)], complete: true },
+      created(message({ seq: 1, sender_id: 'me', unread_count: 1 })),
+      created(message({ seq: 2, sender_id: 'bob' })),
+    );
+    expect(s.members.c1!.byId.bob!.read_seq).toBe(2);
+    expect(s.messages.c1!.items[0]!.unread_count).toBe(0);
+    s = run(s, created(message({ seq: 2, sender_id: 'bob' }), '9'));
+    expect(s.messages.c1!.items[0]!.unread_count).toBe(0);
+  });
+
   it('my own receipt clears the unread badge', () => {
     let s = run(start(), created(message({ seq: 1 })), created(message({ seq: 2 })));
     expect(s.conversations.c1!.unread_count).toBe(2);

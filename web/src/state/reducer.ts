@@ -118,8 +118,14 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
 
 function applyEvent(state: ChatState, event: ServerEvent): ChatState {
   switch (event.type) {
-    case 'message.created':
-      return storeMessage(state, event.message, true);
+    case 'message.created': {
+      // The server counts a sender as having read everything up to their own message.
+      const m = event.message;
+      const stored = storeMessage(state, m, true);
+      const known = state.members[m.conversation_id]?.byId[m.sender_id];
+      if (m.sender_id === state.meId || !known) return stored;
+      return applyReceipts(stored, m.conversation_id, [{ user_id: m.sender_id, from_seq: known.read_seq, up_to_seq: m.seq }]);
+    }
     case 'message.updated':
       return storeMessage(state, event.message, false);
     case 'conversation.created': {
@@ -170,6 +176,8 @@ function applyEvent(state: ChatState, event: ServerEvent): ChatState {
     case 'org.member_removed':
     case 'org.department_created':
       return state; // org data lives in the query cache
+    case 'session.revoked':
+      return state; // the gateway closes the revoked session's sockets (4001)
   }
 }
 
