@@ -57,6 +57,7 @@ export const en = {
   'team.createSubmit': 'Create team',
   'team.members': 'Members',
   'team.membersCount': '{count} members',
+  'team.membersCountOne': '1 member',
   'team.invite': 'Invite people',
   'team.inviteHint': 'Anyone with this link can join {team} for 7 days.',
   'team.inviteCreate': 'Create invite link',
@@ -113,6 +114,7 @@ export const en = {
   'newChat.selected': '{count} selected',
 
   'chat.members': '{count} members',
+  'chat.membersOne': '1 member',
   'chat.direct': 'Direct message',
   'chat.info': 'Conversation info',
   'chat.loadingOlder': 'Loading earlier messages…',

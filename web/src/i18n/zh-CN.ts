@@ -59,6 +59,7 @@ export const zhCN: Record<MessageKey, string> = {
   'team.createSubmit': '创建团队',
   'team.members': '成员',
   'team.membersCount': '{count} 位成员',
+  'team.membersCountOne': '1 位成员',
   'team.invite': '邀请成员',
   'team.inviteHint': '任何人通过此链接都可以在 7 天内加入 {team}。',
   'team.inviteCreate': '生成邀请链接',
@@ -115,6 +116,7 @@ export const zhCN: Record<MessageKey, string> = {
   'newChat.selected': '已选 {count} 人',
 
   'chat.members': '{count} 位成员',
+  'chat.membersOne': '1 位成员',
   'chat.direct': '单聊',
   'chat.info': '会话信息',
   'chat.loadingOlder': '正在加载更早的消息…',

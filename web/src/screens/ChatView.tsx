@@ -49,7 +49,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
     return <div className="empty-state">{missing ? <p>{t('error.not_found')}</p> : <p className="muted">{t('common.loading')}</p>}</div>;
   }
   const title = conversationTitle(conv, names, t);
-  const subtitle = conv.kind === 'group' ? t('chat.members', { count: conv.member_count }) : (peer?.email ?? t('chat.direct'));
+  const subtitle = conv.kind === 'group' ? conv.member_count === 1 ? t('chat.membersOne') : t('chat.members', { count: conv.member_count }) : (peer?.email ?? t('chat.direct'));
 
   return (
     <div className={`chat${infoOpen && desktop ? ' chat-with-panel' : ''}`}>

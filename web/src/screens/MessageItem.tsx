@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { AlertCircle, Check, CheckCheck, Clock, Copy, Ellipsis, Pencil, Reply, RotateCw, Trash2, Undo2 } from 'lucide-react';
-import { memo, useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { memo, useEffect, useRef, useState, type KeyboardEvent, type MouseEvent as ReactMouseEvent } from 'react';
 import { api } from '../api/endpoints';
 import type { Conversation, Message } from '../api/types';
 import { useChat, useSession } from '../app/context';
@@ -14,6 +14,13 @@ import { Avatar } from '../ui/Avatar';
 import { errorText, formatTime } from '../ui/format';
 
 const RECALL_WINDOW_MS = 2 * 60 * 1000;
+
+/** Touch screens have no hover to reveal the menu button: a tap on the bubble opens it. */
+function openMenuOnTouch(e: ReactMouseEvent<HTMLDivElement>): void {
+  if (!window.matchMedia('(hover: none)').matches) return;
+  if ((e.target as HTMLElement).closest('a, button')) return;
+  e.currentTarget.parentElement?.querySelector<HTMLButtonElement>('.msg-more')?.click();
+}
 
 interface Props {
   message: Message;
@@ -69,7 +76,7 @@ export const MessageItem = memo(function MessageItem({ message, conversation, na
       <div className="msg-body">
         {!mine && group && startsRun && <div className="msg-sender">{senderName}</div>}
         <div className="msg-row">
-          <div className="bubble">
+          <div className="bubble" onClick={openMenuOnTouch}>
             <span className="visually-hidden">{t('chat.from', { name: senderName })}</span>
             {message.reply_to_id && <ReplyQuote conversationId={conversation.id} messageId={message.reply_to_id} names={names} />}
             <div className="msg-text" data-testid="message-text">

@@ -65,7 +65,7 @@ export function TeamScreen({ org }: { org: Org }) {
         <div>
           <h1>{org.name}</h1>
           <p className="muted">
-            {t('team.membersCount', { count: members.length })} · {roleLabel(org.role)}
+            {members.length === 1 ? t('team.membersCountOne') : t('team.membersCount', { count: members.length })} · {roleLabel(org.role)}
           </p>
         </div>
       </header>

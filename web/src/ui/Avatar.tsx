@@ -1,9 +1,13 @@
 const PALETTE = ['#5b6ee1', '#e07a5f', '#3d9a8b', '#c2649a', '#d4a72c', '#5e8fc9', '#8a6bd1', '#4f9d5d'];
 
+/** A stable colour per id (FNV-1a, then a final mix so ids that share a prefix spread out). */
 export function colorFor(id: string): string {
-  let h = 0;
-  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
-  return PALETTE[h % PALETTE.length]!;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return PALETTE[(h >>> 0) % PALETTE.length]!;
 }
 
 export function initials(name: string): string {
