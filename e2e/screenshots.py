@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Chinese sample text uses full-width punctuation on purpose)
 """Takes the screenshots in docs/screenshots/: the main screens, phone and desktop, English
 and Simplified Chinese, against a real server seeded with a small, believable team.
 
@@ -46,11 +47,19 @@ EN = Dataset(
     group="Launch crew",
     second_group="Design reviews",
     script=[
-        (4, "Morning all! Press embargo lifts **Thursday 9:00**, so we freeze copy tomorrow.", None),
+        (
+            4,
+            "Morning all! Press embargo lifts **Thursday 9:00**, so we freeze copy tomorrow.",
+            None,
+        ),
         (1, "Build 2.4 is green on staging. Release notes draft: https://example.com/notes", None),
         (0, "Great work. @Leo Park can you double-check the Android deep links?", None),
         (1, "On it, I'll report back before lunch.", 2),
-        (2, "Updated hero images are in the shared folder:\n- light mode\n- dark mode\n- store listing", None),
+        (
+            2,
+            "Updated hero images are in the shared folder:\n- light mode\n- dark mode\n- store listing",
+            None,
+        ),
         (3, "Load test passed at 3× last launch peak, p99 stayed under `80 ms`.", None),
         (0, "Perfect. Let's do a final check-in at 16:00 🙌", None),
     ],
@@ -61,14 +70,19 @@ EN = Dataset(
         (1, "No, there's a fallback. Patch is up for review."),
     ],
     dm2=[(2, "Could you look at the onboarding illustrations when you have a minute?")],
-    second_group_script=[(3, "New settings screen is ready for review"), (2, "Looks clean! Left two comments.")],
+    second_group_script=[
+        (3, "New settings screen is ready for review"),
+        (2, "Looks clean! Left two comments."),
+    ],
 )
 
 ZH = Dataset(
     locale="zh-CN",
     team="星火科技",
     people=["林晓", "王磊", "陈静", "张伟", "刘洋"],
-    emails=[f"{n}@xinghuo.example" for n in ("linxiao", "wanglei", "chenjing", "zhangwei", "liuyang")],
+    emails=[
+        f"{n}@xinghuo.example" for n in ("linxiao", "wanglei", "chenjing", "zhangwei", "liuyang")
+    ],
     departments={"产品部": [0, 2], "研发部": [1, 3], "市场部": [4]},
     group="发布小组",
     second_group="设计评审",
@@ -97,7 +111,9 @@ class Seeder:
         self.http = httpx.Client(base_url=base + "/api/v1", timeout=30)
 
     def call(self, token: str, method: str, path: str, body: Any = None) -> Any:
-        answer = self.http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
+        answer = self.http.request(
+            method, path, json=body, headers={"Authorization": f"Bearer {token}"}
+        )
         answer.raise_for_status()
         return answer.json() if answer.content else None
 
@@ -109,7 +125,9 @@ class Seeder:
                 "/auth/register", json={"email": email, "password": PASSWORD, "display_name": name}
             )
             answer.raise_for_status()
-            people.append({"email": email, "token": answer.json()["token"], "id": answer.json()["user"]["id"]})
+            people.append(
+                {"email": email, "token": answer.json()["token"], "id": answer.json()["user"]["id"]}
+            )
         me = people[0]
         org = self.call(me["token"], "POST", "/orgs", {"name": data.team})
         invite = self.call(me["token"], "POST", f"/orgs/{org['id']}/invites", {})
@@ -118,16 +136,30 @@ class Seeder:
         for dept, members in data.departments.items():
             d = self.call(me["token"], "POST", f"/orgs/{org['id']}/departments", {"name": dept})
             for i in members:
-                self.call(me["token"], "PUT", f"/orgs/{org['id']}/members/{people[i]['id']}", {"department_id": d["id"]})
+                self.call(
+                    me["token"],
+                    "PUT",
+                    f"/orgs/{org['id']}/members/{people[i]['id']}",
+                    {"department_id": d["id"]},
+                )
 
         def conversation(kind: str, members: list[int], title: str | None = None) -> str:
             body = {"kind": kind, "member_ids": [people[i]["id"] for i in members], "title": title}
-            return str(self.call(me["token"], "POST", f"/orgs/{org['id']}/conversations", body)["id"])
+            return str(
+                self.call(me["token"], "POST", f"/orgs/{org['id']}/conversations", body)["id"]
+            )
 
         def say(conv: str, sender: int, text: str, reply_to: str | None = None) -> dict[str, Any]:
             mentions = [p["id"] for i, p in enumerate(people) if f"@{data.people[i]}" in text]
-            body = {"client_msg_id": str(uuid.uuid4()), "text": text, "reply_to_id": reply_to, "mentions": mentions}
-            return dict(self.call(people[sender]["token"], "POST", f"/conversations/{conv}/messages", body))
+            body = {
+                "client_msg_id": str(uuid.uuid4()),
+                "text": text,
+                "reply_to_id": reply_to,
+                "mentions": mentions,
+            }
+            return dict(
+                self.call(people[sender]["token"], "POST", f"/conversations/{conv}/messages", body)
+            )
 
         second = conversation("group", [2, 3], data.second_group)
         for sender, text in data.second_group_script:
@@ -140,8 +172,18 @@ class Seeder:
         for sender, text, reply in data.script:
             sent.append(say(group, sender, text, sent[reply]["id"] if reply is not None else None))
         for reader in data.readers:
-            self.call(people[reader]["token"], "POST", f"/conversations/{group}/read", {"up_to_seq": sent[-1]["seq"]})
-        self.call(people[3]["token"], "POST", f"/conversations/{group}/read", {"up_to_seq": sent[-2]["seq"]})
+            self.call(
+                people[reader]["token"],
+                "POST",
+                f"/conversations/{group}/read",
+                {"up_to_seq": sent[-1]["seq"]},
+            )
+        self.call(
+            people[3]["token"],
+            "POST",
+            f"/conversations/{group}/read",
+            {"up_to_seq": sent[-2]["seq"]},
+        )
         dm = conversation("dm", [1])
         for sender, text in data.dm:
             say(dm, sender, text)

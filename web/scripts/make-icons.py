@@ -1,6 +1,6 @@
 """Renders public/icons/icon.svg to the PNG icons the manifest lists (run once after a change).
 
-    uv run python web/scripts/make-icons.py
+uv run python web/scripts/make-icons.py
 """
 
 from pathlib import Path
