@@ -201,15 +201,6 @@ async def dm_peers(
     return {row[0]: row[1] for row in rows}
 
 
-async def dm_pair(session: AsyncSession, conversation_id: str) -> list[str]:
-    rows = await session.execute(
-        select(ConversationMember.user_id).where(
-            ConversationMember.conversation_id == conversation_id
-        )
-    )
-    return [row[0] for row in rows]
-
-
 async def members_page(
     session: AsyncSession, conversation_id: str, after: str | None, limit: int
 ) -> list[tuple[ConversationMember, str]]:

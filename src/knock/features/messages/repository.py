@@ -47,12 +47,6 @@ async def message_by_client_id(
     ).scalar_one_or_none()
 
 
-async def conversation_of_message(session: AsyncSession, message_id: str) -> str | None:
-    return (
-        await session.execute(select(Message.conversation_id).where(Message.id == message_id))
-    ).scalar_one_or_none()
-
-
 async def insert_message_txn(session: AsyncSession, message: Message) -> None:
     session.add(message)
     await session.flush()

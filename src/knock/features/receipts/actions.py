@@ -88,9 +88,17 @@ class ReceiptCoalescer:
 
     async def flush(self) -> None:
         batch, self._pending = self._pending, {}
-        if batch:
+        if not batch:
+            return
+        try:
             async with self._db.transaction() as txn:
                 await emit_receipts_txn(txn, batch)
+        except BaseException:
+            # Nothing was sent: keep the moves for the next try.
+            for conversation_id, ranges in batch.items():
+                for user_id, (low, high) in ranges.items():
+                    merge_read(self._pending, conversation_id, user_id, low, high)
+            raise
 
     async def _run(self) -> None:
         while True:
@@ -98,7 +106,7 @@ class ReceiptCoalescer:
             try:
                 await self.flush()
             except Exception:
-                # The cursors are committed; only these events are lost. Keep going.
+                # The cursors are committed; the events wait for the next tick.
                 log.exception("sending coalesced receipts failed")
 
 

@@ -139,7 +139,11 @@ async def test_dm_is_one_per_pair(app: Any, http: httpx.AsyncClient) -> None:
         await ann.post(f"/orgs/{org_id}/conversations", {"kind": "dm", "member_ids": [bob.id]}),
         200,
     ) == expect(await ann.get(f"/conversations/{dm['id']}"), 200)
-    assert len(await logged_events(app, "conversation.created")) == 1
+    [(created, audience)] = await logged_events(app, "conversation.created")
+    # One frame for both: no peer_id in it.
+    assert created["conversation"] == {**dm, "peer_id": None}
+    assert sorted(created["member_ids"]) == sorted([ann.id, bob.id])
+    assert audience.conversation_id == dm["id"]
 
     for member_ids in ([ann.id], [ann.id, ann.id], [bob.id, cat.id]):
         refused = await ann.post(
@@ -473,3 +477,34 @@ async def test_conversation_calls_need_a_token(http: httpx.AsyncClient) -> None:
         await http.post("/orgs/x/conversations", json={"kind": "dm", "member_ids": []}),
     ]:
         assert response.status_code == 401
+
+
+async def test_membership_changes_and_sends_run_concurrently(
+    app: Any, http: httpx.AsyncClient
+) -> None:
+    org_id, (ann,) = await team(http, "Ann")
+    people = await add_people(http, app, org_id, 12)
+    group = await create_group(ann, org_id, *people[:4])
+    newcomers = [p.id for p in people[4:]]
+
+    async def add(who: Member) -> httpx.Response:
+        return await who.post(f"/conversations/{group}/members", {"user_ids": newcomers})
+
+    results = await asyncio.gather(
+        *[send_text(p, group, "hi") for p in people[:4]],
+        add(people[0]),
+        add(people[1]),
+        people[2].delete(f"/conversations/{group}/members/{people[2].id}"),
+        *[send_text(ann, group, "busy") for _ in range(6)],
+        return_exceptions=True,
+    )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    # People[2] may have left before their own send: that send is a 404, nothing else fails.
+    assert all("404" in str(f) for f in failures), failures
+    adds = [r for r in results if isinstance(r, httpx.Response) and r.request.method == "POST"]
+    added = [u for r in adds for u in expect(r, 200)["added"]]
+    assert sorted(added) == sorted(newcomers)  # each added once
+    conversation = expect(await ann.get(f"/conversations/{group}"), 200)
+    assert conversation["member_count"] == 5 + len(newcomers) - 1
+    page = expect(await ann.get(f"/conversations/{group}/messages"), 200)["items"]
+    assert [m["seq"] for m in page] == list(range(1, conversation["last_seq"] + 1))
