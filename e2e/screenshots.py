@@ -247,6 +247,22 @@ def capture(browser: Browser, base: str, data: Dataset, email: str, layout: str)
     page.goto(base + "/team")
     page.get_by_test_id("team-member").first.wait_for()
     shoot(page, f"{prefix}-team")
+    if phone:
+        page.goto(base + "/me")
+        page.get_by_role("radiogroup").wait_for()
+        shoot(page, f"{prefix}-me")
+    context.close()
+
+
+def capture_dark(browser: Browser, base: str, data: Dataset, email: str) -> None:
+    context = browser.new_context(
+        viewport=DESKTOP, locale=data.locale, color_scheme="dark", service_workers="block"
+    )
+    page = context.new_page()
+    sign_in(page, base, email)
+    page.get_by_test_id("conversation-item").filter(has_text=data.group).click()
+    expect(page.get_by_test_id("message").last).to_be_visible()
+    shoot(page, "desktop-en-chat-dark")
     context.close()
 
 
@@ -260,6 +276,7 @@ def main() -> None:
             for data in (EN, ZH):
                 for layout in ("desktop", "phone"):
                     capture(browser, base, data, emails[data.locale], layout)
+            capture_dark(browser, base, EN, emails[EN.locale])
             browser.close()
 
 

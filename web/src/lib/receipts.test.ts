@@ -17,9 +17,9 @@ describe('receipt counting', () => {
     expect(receiptLabel(receiptSummary(mine, members))).toEqual({ key: 'receipt.allRead' });
   });
 
-  it('ignores members who joined after the message', () => {
-    const members = { complete: true, byId: { me: member('me', 5), late: member('late', 0, '2026-11-23T11:00:00Z') } };
-    expect(receiptSummary(mine, members).unreadCount).toBe(0);
+  it('counts newcomers as readers of what came before them', () => {
+    const members = { complete: true, byId: { me: member('me', 5), late: member('late', 7, '2026-11-23T11:00:00Z') } };
+    expect(receiptSummary(mine, members)).toMatchObject({ readIds: ['late'], unreadCount: 0 });
   });
 
   it("falls back to the server's count without a full member list", () => {

@@ -12,9 +12,12 @@ export interface ReceiptSummary {
   detailed: boolean;
 }
 
-/** A member counts for a message if they are not its sender and were there when it was sent. */
+/**
+ * Every current member but the sender counts, as on the server. Newcomers start with
+ * read_seq = last_seq, so earlier messages count as read by them.
+ */
 function countsFor(member: ConversationMember, message: Message): boolean {
-  return member.user_id !== message.sender_id && member.joined_at <= message.created_at;
+  return member.user_id !== message.sender_id;
 }
 
 export function receiptSummary(message: Message, members: ConversationMembers | undefined): ReceiptSummary {

@@ -82,6 +82,7 @@ export function AuthScreen({ mode, inviteCode, onAuthenticated }: Props) {
             </select>
           </label>
         </div>
+        <p className="auth-mobile-tagline">{t('app.tagline')}</p>
         <form className="auth-card" onSubmit={submit} aria-describedby={error ? ids.error : undefined} noValidate={false}>
           {inviteCode && (
             <p className="auth-invite" role="status">

@@ -111,7 +111,7 @@ export function GroupInfo({ conversation, title, names, onClose, asPanel }: Prop
                   {display}
                   {m.user_id === session.me.id && <span className="muted"> ({t('team.you')})</span>}
                 </span>
-                {m.user_id === conversation.created_by && group && <span className="chip">{t('info.owner')}</span>}
+                {m.role === 'owner' && group && <span className="chip">{t('info.owner')}</span>}
               </li>
             );
           })}

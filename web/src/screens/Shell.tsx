@@ -23,6 +23,7 @@ export function Shell({ route, onLogout }: Props) {
   const desktop = useIsDesktop();
   const { org, orgs, loading, select } = useCurrentOrg();
   const [creatingTeam, setCreatingTeam] = useState(false);
+  useUnreadTitle();
   const conversationOrg = useChat((s) => (route.name === 'chat' ? s.conversations[route.conversationId]?.org_id : undefined));
 
   // Opening a conversation of another team switches to that team.
@@ -95,6 +96,14 @@ function EmptyChat() {
 
 function useTotalUnread(): number {
   return useChat((s) => Object.values(s.conversations).reduce((n, c) => n + c.unread_count, 0));
+}
+
+/** "(3) Knock" in the tab title while something is unread. */
+function useUnreadTitle(): void {
+  const unread = useTotalUnread();
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread > 99 ? '99+' : unread}) Knock` : 'Knock';
+  }, [unread]);
 }
 
 const SECTIONS = [
