@@ -9,12 +9,18 @@ tests that take ``broker_url`` also run on the in-memory and the Redis broker
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +56,13 @@ async def _admin_execute(url: str, statement: str) -> None:
         await engine.dispose()
 
 
+def run_outside_loop(function: Callable[..., Any], *args: Any) -> Any:
+    """Run blocking setup (which may call asyncio.run) in a thread of its own, so it also
+    works when a fixture is first requested from inside a running event loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "knock.db"
@@ -63,13 +76,14 @@ def pg_database() -> Iterator[str]:
         pytest.skip("KNOCK_TEST_DATABASE_URL is not set")
     name = f"knock_test_{RUN_ID}"
     base = make_url(PG_URL)
-    asyncio.run(_admin_execute(PG_URL, f'CREATE DATABASE "{name}"'))
+    run_outside_loop(asyncio.run, _admin_execute(PG_URL, f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)
     try:
-        migrate(url)
+        run_outside_loop(migrate, url)
         yield url
     finally:
-        asyncio.run(_admin_execute(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        run_outside_loop(asyncio.run, _admin_execute(PG_URL, drop))
 
 
 async def _reset_pg(url: str) -> None:
@@ -94,7 +108,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copyfile(template, target)
         return f"sqlite+aiosqlite:///{target}"
     url: str = request.getfixturevalue("pg_database")
-    asyncio.run(_reset_pg(url))
+    run_outside_loop(asyncio.run, _reset_pg(url))
     return url
 
 
@@ -178,3 +192,74 @@ async def live(app: Any) -> AsyncIterator[str]:
     """The app served over TCP (for WebSocket tests); yields "host:port"."""
     async with serve_in_loop(app, free_port()) as address:
         yield address
+
+
+class ServerProcess:
+    """A real ``knock serve`` in its own process, to kill, restart and talk to over TCP."""
+
+    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("KNOCK_")}, **env}
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while it runs
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "knock", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"knock serve exited: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.base_url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"knock serve did not start in time: {self.log_tail()}")
+
+    def log_tail(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-3000:]
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as when a machine loses power."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        if self._log is not None:
+            self._log.close()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self._log is not None:
+            self._log.close()
+
+
+@pytest.fixture
+def spawn_server() -> Iterator[Callable[..., ServerProcess]]:
+    started: list[ServerProcess] = []
+
+    def spawn(env: dict[str, str], port: int | None = None) -> ServerProcess:
+        server = ServerProcess(env, port)
+        server.start()
+        started.append(server)
+        return server
+
+    yield spawn
+    for server in started:
+        server.stop()

@@ -128,6 +128,11 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     app.include_router(api)
     app.add_api_websocket_route("/api/v1/ws", node.gateway.endpoint)
 
+    @app.get("/api/v1/health", tags=["ops"])
+    async def health() -> dict[str, str]:
+        """Liveness for load balancers and scripts: answers while the process serves."""
+        return {"status": "ok"}
+
     web = WebClient(static_dir)
     app.add_api_route("/{path:path}", web.serve, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_middleware(SecurityHeaders)

@@ -1,0 +1,3 @@
+from knock.cli import app
+
+app()

@@ -1,0 +1,62 @@
+"""Two server processes sharing PostgreSQL and Redis deliver to each other's clients."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import websockets
+
+from knock.testing import create_group, create_org, join_org, register, send_text
+
+pytestmark = pytest.mark.slow
+
+
+async def _next_message(sock: Any) -> dict[str, Any]:
+    while True:
+        frame = orjson.loads(await asyncio.wait_for(sock.recv(), 15))
+        if frame["type"] == "message.created":
+            return dict(frame["message"])
+
+
+async def test_two_nodes_deliver_to_each_others_clients(
+    spawn_server: Callable[..., Any], pg_database: str
+) -> None:
+    from conftest import REDIS_URL, _reset_pg
+
+    if not REDIS_URL:
+        pytest.skip("KNOCK_TEST_REDIS_URL is not set")
+    await _reset_pg(pg_database)
+    env = {
+        "KNOCK_DATABASE_URL": pg_database,
+        "KNOCK_BROKER_URL": REDIS_URL,
+        "KNOCK_BROKER_PREFIX": f"knocktest-{uuid.uuid4().hex[:8]}",
+    }
+    node_a = spawn_server(env)
+    node_b = spawn_server(env)
+    async with (
+        httpx.AsyncClient(base_url=f"{node_a.base_url}/api/v1") as on_a,
+        httpx.AsyncClient(base_url=f"{node_b.base_url}/api/v1") as on_b,
+    ):
+        ann = await register(on_a, "Ann")
+        bob = await register(on_b, "Bob")
+        org = await create_org(ann)
+        await join_org(ann, org, bob)
+        group = await create_group(ann, org, bob)
+        ws_a = f"ws://127.0.0.1:{node_a.port}/api/v1/ws?token={ann.token}"
+        ws_b = f"ws://127.0.0.1:{node_b.port}/api/v1/ws?token={bob.token}"
+        async with websockets.connect(ws_a) as ann_sock, websockets.connect(ws_b) as bob_sock:
+            for sock in (ann_sock, bob_sock):
+                assert orjson.loads(await sock.recv())["type"] == "ready"
+            sent = []
+            for i in range(20):
+                sender = ann if i % 2 == 0 else bob
+                sent.append((await send_text(sender, group, f"hello {i}"))["id"])
+            # Each socket sees every message, its own node's and the other node's, in order.
+            for sock in (ann_sock, bob_sock):
+                assert [(await _next_message(sock))["id"] for _ in sent] == sent
