@@ -112,6 +112,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture
+def clean_pg_url(pg_database: str) -> str:
+    """The run's PostgreSQL database, emptied (for tests that start their own servers)."""
+    run_outside_loop(asyncio.run, _reset_pg(pg_database))
+    return pg_database
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not REDIS_URL:
+        pytest.skip("KNOCK_TEST_REDIS_URL is not set")
+    return REDIS_URL
+
+
 @pytest.fixture(params=["memory", "redis"])
 def broker_url(request: pytest.FixtureRequest) -> str:
     if request.param == "memory":

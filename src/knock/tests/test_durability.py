@@ -57,13 +57,9 @@ async def _all_messages(member: Member, group: str) -> list[dict[str, Any]]:
 async def test_acknowledged_messages_survive_sigkill(
     engine: str, spawn_server: Callable[..., Any], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    from conftest import _reset_pg
-
     env = {"KNOCK_DATA_DIR": str(tmp_path / "data")}
     if engine == "postgresql":
-        url: str = request.getfixturevalue("pg_database")
-        await _reset_pg(url)
-        env["KNOCK_DATABASE_URL"] = url
+        env["KNOCK_DATABASE_URL"] = request.getfixturevalue("clean_pg_url")
     server = spawn_server(env)
     rng = random.Random(20261123)
     async with httpx.AsyncClient(

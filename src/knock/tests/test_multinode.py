@@ -25,16 +25,11 @@ async def _next_message(sock: Any) -> dict[str, Any]:
 
 
 async def test_two_nodes_deliver_to_each_others_clients(
-    spawn_server: Callable[..., Any], pg_database: str
+    spawn_server: Callable[..., Any], clean_pg_url: str, redis_url: str
 ) -> None:
-    from conftest import REDIS_URL, _reset_pg
-
-    if not REDIS_URL:
-        pytest.skip("KNOCK_TEST_REDIS_URL is not set")
-    await _reset_pg(pg_database)
     env = {
-        "KNOCK_DATABASE_URL": pg_database,
-        "KNOCK_BROKER_URL": REDIS_URL,
+        "KNOCK_DATABASE_URL": clean_pg_url,
+        "KNOCK_BROKER_URL": redis_url,
         "KNOCK_BROKER_PREFIX": f"knocktest-{uuid.uuid4().hex[:8]}",
     }
     node_a = spawn_server(env)
