@@ -33,6 +33,7 @@ from knock.realtime.eventlog import EventLog
 from knock.realtime.gateway import Gateway
 from knock.realtime.pump import EventPump
 from knock.realtime.registry import Registry
+from knock.workers.event_pruner import EventPruner
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -53,6 +54,7 @@ class Node:
     messages: Messages
     receipt_coalescer: ReceiptCoalescer
     receipts: Receipts
+    event_pruner: EventPruner
 
 
 def build_node(settings: Settings) -> Node:
@@ -85,6 +87,7 @@ def build_node(settings: Settings) -> Node:
         messages=messages,
         receipt_coalescer=receipt_coalescer,
         receipts=receipts,
+        event_pruner=EventPruner(db, settings.event_retention_s),
     )
 
 
@@ -97,9 +100,11 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
         await node.broker.start()
         await node.pump.start()
         await node.receipt_coalescer.start()
+        await node.event_pruner.start()
         try:
             yield
         finally:
+            await node.event_pruner.stop()
             await node.receipt_coalescer.stop()
             await node.pump.stop()
             await node.broker.close()
