@@ -41,6 +41,7 @@ def serve(
     """Serve Knock (migrating a SQLite database first)."""
     import uvicorn
 
+    from knock.core.logs import configure_logging
     from knock.core.migrate import migrate as run_migrations
 
     settings = _settings(host=host, port=port)
@@ -62,6 +63,7 @@ def serve(
         ws_per_message_deflate=False,
         ws_max_size=64 * 1024,
         log_level=settings.log_level,
+        log_config=configure_logging(settings.log_level, settings.log_json),
         access_log=False,
         proxy_headers=False,
     )

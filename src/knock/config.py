@@ -29,10 +29,11 @@ class Settings(BaseSettings):
     )
     broker_url: str = Field("memory://", description="memory:// (one node) or redis://host:port/db")
     broker_prefix: str = Field("knock", description="Prefix of the broker's channels and keys.")
-    media_url: str = Field("", description="Media storage; empty = local dir in the data dir.")
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8000, ge=1, le=65535, description="Port to listen on.")
-    log_level: str = Field("info", pattern="^(debug|info|warning|error)$")
+    log_level: str = Field(
+        "info", pattern="^(debug|info|warning|error)$", description="debug, info, warning or error."
+    )
     log_json: bool = Field(False, description="Log one JSON object per line.")
 
     token_ttl_s: int = Field(30 * 24 * 3600, ge=60, description="Login token lifetime.")
@@ -42,18 +43,30 @@ class Settings(BaseSettings):
         "empty = same origin as the Host header only.",
     )
     ws_send_queue: int = Field(1024, ge=16, le=100_000, description="Frames queued per socket.")
-    ws_heartbeat_s: float = Field(20.0, gt=0, le=300)
-    event_retention_s: int = Field(3 * 24 * 3600, ge=60, description="How long resume works.")
-    receipt_coalesce_ms: int = Field(250, ge=0, le=10_000)
+    ws_heartbeat_s: float = Field(20.0, gt=0, le=300, description="Seconds between server pings.")
+    event_retention_s: int = Field(
+        3 * 24 * 3600, ge=60, description="How long a WebSocket cursor can resume (seconds)."
+    )
+    receipt_coalesce_ms: int = Field(
+        250, ge=0, le=10_000, description="Read receipts are batched per conversation this long."
+    )
 
-    login_max_failures: int = Field(5, ge=1, le=1000, description="Per account or address.")
-    login_failure_window_s: int = Field(300, ge=1)
-    max_text_chars: int = Field(10_000, ge=1, le=100_000)
-    max_group_members: int = Field(10_000, ge=2, le=100_000)
-    recall_window_s: int = Field(120, ge=0)
-    mention_all_admin_threshold: int = Field(50, ge=0)
-    password_hash_memory_kib: int = Field(19 * 1024, ge=19 * 1024)
-    password_hash_time_cost: int = Field(2, ge=2)
+    login_max_failures: int = Field(
+        5, ge=1, le=1000, description="Failed logins per account or address before 429."
+    )
+    login_failure_window_s: int = Field(
+        300, ge=1, description="The window those failures count in."
+    )
+    max_text_chars: int = Field(10_000, ge=1, le=100_000, description="Longest message text.")
+    max_group_members: int = Field(10_000, ge=2, le=100_000, description="Largest group.")
+    recall_window_s: int = Field(120, ge=0, description="How long a sender may recall.")
+    mention_all_admin_threshold: int = Field(
+        50, ge=0, description="Groups larger than this: only admins and the owner @all."
+    )
+    password_hash_memory_kib: int = Field(
+        19 * 1024, ge=19 * 1024, description="argon2id memory cost (KiB)."
+    )
+    password_hash_time_cost: int = Field(2, ge=2, description="argon2id passes.")
 
     @field_validator("ws_allowed_origins", mode="before")
     @classmethod
