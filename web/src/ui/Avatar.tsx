@@ -1,4 +1,5 @@
-const PALETTE = ['#5b6ee1', '#e07a5f', '#3d9a8b', '#c2649a', '#d4a72c', '#5e8fc9', '#8a6bd1', '#4f9d5d'];
+// Calm hues, each dark enough for white initials (contrast ≥ 4.5:1).
+const PALETTE = ['#4a5bd4', '#b4512f', '#2f7f73', '#a8497f', '#86680f', '#3f6fb0', '#7255c4', '#3b7f48'];
 
 /** A stable colour per id (FNV-1a, then a final mix so ids that share a prefix spread out). */
 export function colorFor(id: string): string {
