@@ -160,7 +160,8 @@ class EventPump:
         payload = orjson.loads(event.frame) if event.type in _MEMBERSHIP_TYPES else None
         if payload is not None:
             if event.type == "conversation.created":
-                registry.join_conversation(payload["member_ids"], payload["conversation"]["id"])
+                # The frame lists only some members; the audience names them all.
+                registry.join_conversation(aud.user_ids, payload["conversation"]["id"])
             elif event.type == "member.joined":
                 registry.join_conversation(payload["user_ids"], payload["conversation_id"])
             elif event.type == "org.member_joined":

@@ -42,6 +42,8 @@ from knock.features.orgs.actions import access_org, check_org_members, is_admin
 # provides it; main.py passes it in (messages imports conversations, not the reverse).
 LastMessages = Callable[[AsyncSession, str, list[str]], Awaitable[dict[str, MessageOut]]]
 
+CREATED_MEMBER_IDS_MAX = 100
+
 
 async def access_conversation(
     session: AsyncSession, user_id: str, conversation_id: str
@@ -257,11 +259,15 @@ class Conversations:
 
     @staticmethod
     def _emit_created(txn: Transaction, conversation: Conversation, member_ids: list[str]) -> None:
+        # Every member receives this frame, so it lists at most CREATED_MEMBER_IDS_MAX of
+        # them (a 10,000-member group would otherwise cost 10,000 x 10,000 ids). The nodes
+        # learn the whole membership from the audience, which the frame does not carry.
         txn.emit(
             ConversationCreated(
-                conversation=conversation_out(conversation, 0, None, None), member_ids=member_ids
+                conversation=conversation_out(conversation, 0, None, None),
+                member_ids=member_ids[:CREATED_MEMBER_IDS_MAX],
             ),
-            Audience(conversation_id=conversation.id),
+            Audience(conversation_id=conversation.id, user_ids=tuple(member_ids)),
         )
 
     async def conversations(

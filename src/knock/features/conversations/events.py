@@ -10,7 +10,9 @@ from knock.features.conversations.schemas import ConversationOut
 
 
 class ConversationCreated(Event):
-    """The same frame goes to every member: peer_id null, read_seq and unread_count 0."""
+    """The same frame goes to every member: peer_id null, read_seq and unread_count 0.
+    ``member_ids`` lists at most 100 members (all of a dm or a small group); when
+    ``conversation.member_count`` is larger, fetch the member list."""
 
     type: Literal["conversation.created"] = "conversation.created"
     conversation: ConversationOut

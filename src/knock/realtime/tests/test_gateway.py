@@ -181,3 +181,25 @@ async def test_a_client_that_does_not_read_is_closed_with_1013(
             while True:
                 await asyncio.wait_for(sock.recv(), 10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+
+
+async def test_a_big_groups_last_member_is_subscribed_though_the_frame_lists_100(
+    app: Any, ws: WsOpener, http: httpx.AsyncClient
+) -> None:
+    from knock.testing import add_people, create_org, send_text
+
+    owner = await register(http)
+    org = await create_org(owner)
+    people = await add_people(http, app, org, 150)
+    last = people[-1]
+    async with ws(last.token) as sock:
+        await frames_until(sock, lambda f: f["type"] == "ready")
+        body = {"kind": "group", "title": "All hands", "member_ids": [p.id for p in people]}
+        group = expect(await owner.post(f"/orgs/{org}/conversations", body), 201)["id"]
+        created = (await frames_until(sock, lambda f: f["type"] == "conversation.created"))[-1]
+        assert created["conversation"]["member_count"] == 151
+        assert len(created["member_ids"]) == 100
+        assert last.id not in created["member_ids"]
+        sent = await send_text(owner, group, "welcome")
+        message = (await frames_until(sock, lambda f: f["type"] == "message.created"))[-1]
+        assert message["message"]["id"] == sent["id"]
