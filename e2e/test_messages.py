@@ -135,3 +135,56 @@ def test_the_app_shell_is_installable_and_works_offline(server: str, browser: Br
         expect(page.get_by_role("heading", name="Welcome back")).to_be_visible()
     finally:
         context.close()
+
+
+def test_start_a_group_add_a_member_and_leave(server: str, browser: Browser) -> None:
+    with Api(server) as api:
+        ann, ben, cy = api.register("Ann Grp"), api.register("Ben Grp"), api.register("Cy Grp")
+        api.team_with(ann, [ben, cy], "Groups")
+
+    a = open_person(browser, "Ann", "desktop")
+    c = open_person(browser, "Cy", "phone")
+    try:
+        sign_in(a.page, server, ann)
+        sign_in(c.page, server, cy)
+
+        # A new group from the New chat dialog: two people picked make a group.
+        a.page.get_by_role("button", name="New chat").first.click()
+        dialog = a.page.get_by_role("dialog", name="New chat")
+        dialog.get_by_role("button", name="Ben Grp").click()
+        dialog.get_by_role("button", name="Cy Grp").click()
+        dialog.get_by_label("Group name (optional)").fill("Offsite")
+        dialog.get_by_role("button", name="Create group (3)").click()
+        expect(a.page.get_by_role("heading", name="Offsite")).to_be_visible()
+        expect(
+            c.page.get_by_test_id("conversation-item").filter(has_text="Offsite")
+        ).to_be_visible()
+
+        # Group info: Cy leaves; Ann sees the member list shrink live.
+        a.page.get_by_role("button", name="Conversation info").click()
+        panel = a.page.get_by_role("complementary", name="Group info")
+        expect(panel.get_by_role("heading", name="Members (3)")).to_be_visible()
+
+        c.page.get_by_test_id("conversation-item").filter(has_text="Offsite").click()
+        c.page.get_by_role("button", name="Conversation info").click()
+        c.page.once("dialog", lambda d: d.accept())
+        c.page.get_by_role("dialog", name="Group info").get_by_role(
+            "button", name="Leave group"
+        ).click()
+        expect(c.page.get_by_test_id("conversation-item").filter(has_text="Offsite")).to_have_count(
+            0
+        )
+        expect(panel.get_by_role("heading", name="Members (2)")).to_be_visible()
+
+        # Ann adds Cy back from the info panel; Cy gets the conversation live.
+        panel.get_by_role("button", name="Add members").click()
+        picker = a.page.get_by_role("dialog", name="Add members")
+        picker.get_by_role("button", name="Cy Grp").click()
+        picker.get_by_role("button", name="Add", exact=True).click()
+        expect(panel.get_by_role("heading", name="Members (3)")).to_be_visible()
+        expect(
+            c.page.get_by_test_id("conversation-item").filter(has_text="Offsite")
+        ).to_be_visible()
+    finally:
+        a.context.close()
+        c.context.close()
