@@ -114,15 +114,15 @@ def test_reply_mention_edit_and_recall(server: str, browser: Browser) -> None:
 
 
 def test_the_app_shell_is_installable_and_works_offline(server: str, browser: Browser) -> None:
+    with Api(server) as api:
+        ann = api.register("Ann Pwa")
+        api.team_with(ann, [], "Offline team")
     context = browser.new_context(viewport={"width": 375, "height": 812}, locale="en-US")
     try:
         page = context.new_page()
         page.goto(server + "/login")
         manifest = page.locator("link[rel=manifest]").get_attribute("href")
         assert manifest == "/manifest.webmanifest"
-        page.wait_for_function(
-            "navigator.serviceWorker && navigator.serviceWorker.controller === null"
-        )
         page.evaluate("navigator.serviceWorker.ready.then(() => true)")
         cached = page.evaluate(
             "caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.keys()))))"
@@ -133,6 +133,18 @@ def test_the_app_shell_is_installable_and_works_offline(server: str, browser: Br
         context.set_offline(True)
         page.reload()
         expect(page.get_by_role("heading", name="Welcome back")).to_be_visible()
+
+        # Signed in and started offline: the shell says so, and never offers to create a team.
+        context.set_offline(False)
+        sign_in(page, server, ann)
+        expect(page.get_by_role("heading", name="Offline team")).to_be_visible()
+        context.set_offline(True)
+        page.reload()
+        expect(page.get_by_test_id("offline-banner")).to_be_visible()
+        expect(page.get_by_role("button", name="Create team")).to_have_count(0)
+        context.set_offline(False)
+        expect(page.get_by_role("heading", name="Offline team")).to_be_visible(timeout=15_000)
+        expect(page.get_by_test_id("offline-banner")).to_be_hidden(timeout=15_000)
     finally:
         context.close()
 

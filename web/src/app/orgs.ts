@@ -65,8 +65,10 @@ export function selectOrg(orgId: string): void {
 }
 
 /** The team being looked at: the saved one if still a member, else the first. */
-export function useCurrentOrg(): { org: Org | null; orgs: Org[]; loading: boolean; select: (id: string) => void } {
-  const { data, isLoading } = useOrgs();
+export function useCurrentOrg(): { org: Org | null; orgs: Org[]; loading: boolean; failed: boolean; retry: () => void; select: (id: string) => void } {
+  // isPending, not isLoading: offline, the query is paused (not fetching) yet has no answer,
+  // and that must not read as "no teams".
+  const { data, isPending, isError, refetch } = useOrgs();
   const selected = useSyncExternalStore(
     (l) => {
       orgListeners.add(l);
@@ -77,7 +79,8 @@ export function useCurrentOrg(): { org: Org | null; orgs: Org[]; loading: boolea
   const orgs = data ?? [];
   const org = orgs.find((o) => o.id === selected) ?? orgs[0] ?? null;
   const select = useCallback((id: string) => selectOrg(id), []);
-  return { org, orgs, loading: isLoading, select };
+  const retry = useCallback(() => void refetch(), [refetch]);
+  return { org, orgs, loading: isPending && !isError, failed: isError && !data, retry, select };
 }
 
 export function isAdmin(org: Org | null): boolean {

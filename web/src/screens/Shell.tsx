@@ -21,7 +21,7 @@ interface Props {
 export function Shell({ route, onLogout }: Props) {
   const { t } = useI18n();
   const desktop = useIsDesktop();
-  const { org, orgs, loading, select } = useCurrentOrg();
+  const { org, orgs, loading, failed, retry, select } = useCurrentOrg();
   const [creatingTeam, setCreatingTeam] = useState(false);
   useUnreadTitle();
   const conversationOrg = useChat((s) => (route.name === 'chat' ? s.conversations[route.conversationId]?.org_id : undefined));
@@ -31,7 +31,23 @@ export function Shell({ route, onLogout }: Props) {
     if (conversationOrg && org && conversationOrg !== org.id) select(conversationOrg);
   }, [conversationOrg, org, select]);
 
-  if (loading) return <div className="splash" aria-busy="true"><Logo size={56} /></div>;
+  if (loading || failed)
+    return (
+      <div className="splash-page">
+        <ConnectionBanner />
+        <div className="splash" aria-busy={loading}>
+          <Logo size={56} />
+          {failed && (
+            <div className="stack center">
+              <p className="muted">{t('error.network')}</p>
+              <button type="button" className="button button-secondary" onClick={retry}>
+                {t('send.retry')}
+              </button>
+            </div>
+          )}
+        </div>
+      </div>
+    );
   if (!org) return (
     <>
       <ConnectionBanner />
