@@ -1,0 +1,1 @@
+"""Knock benchmarks: `python -m bench [--quick]` (see bench/RESULTS.md)."""

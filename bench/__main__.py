@@ -1,0 +1,148 @@
+"""``python -m bench [--quick]``: Knock's realtime benchmark beside a bare fan-out ceiling.
+
+Starts every server itself on 127.0.0.1 (restarted per scenario), pinned to CPU 0 while
+the load generator runs on CPU 1 (PEERS.md), sends real traffic over the real API, and
+writes JSON to bench/out/ and a markdown report to stdout. Bounded: every phase has a fixed
+message count and a drain of at most 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.procs import cpus, pin_self
+from bench.report import markdown
+from bench.runner import Options
+from bench.scenarios import catalog
+from bench.targets import BareTarget, KnockTarget
+
+OUT_DIR = Path(__file__).parent / "out"
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "nproc": os.cpu_count(),
+        "cpus_allowed": cpus(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit,
+        "command": "python -m bench " + " ".join(sys.argv[1:]),
+    }
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="reduced set, under 5 minutes")
+    parser.add_argument("--only", default="", help="comma-separated scenario names")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the bare server")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
+    parser.add_argument(
+        "--setup", choices=["auto", "api", "seed"], default="auto", help="how users are made"
+    )
+    parser.add_argument("--postgres", default="", help="admin URL: a database per scenario")
+    parser.add_argument("--redis", default="", help="broker URL (with --postgres)")
+    parser.add_argument("--out", default=str(OUT_DIR), help="where the JSON goes")
+    return parser.parse_args()
+
+
+def _raise_nofile() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    options = Options(
+        quick=args.quick,
+        pin=not args.no_pin,
+        setup=args.setup,
+        postgres=args.postgres,
+        redis=args.redis,
+    )
+    scenarios = catalog(options)
+    wanted = [s for s in args.only.split(",") if s] or list(scenarios)
+    unknown = [s for s in wanted if s not in scenarios]
+    if unknown:
+        raise SystemExit(f"unknown scenario(s): {', '.join(unknown)}; know {', '.join(scenarios)}")
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    for name in wanted:
+        function, with_baseline = scenarios[name]
+        targets: list[Any] = [KnockTarget(options.postgres, options.redis)]
+        if with_baseline and not args.no_baseline:
+            targets.append(BareTarget())
+        for target in targets:
+            began = time.monotonic()
+            print(f"# {name} on {target.name} ...", file=sys.stderr, flush=True)
+            try:
+                found = await asyncio.wait_for(function(target, options), 600)
+            except Exception as exc:
+                traceback.print_exc()
+                log = target.server.log_tail() if target.server is not None else ""
+                errors.append({"scenario": name, "target": target.name, "error": repr(exc)})
+                if log:
+                    print(log, file=sys.stderr)
+                continue
+            for row in found:
+                row["target"] = target.name
+                rows.append(row)
+            print(f"#   done in {time.monotonic() - began:.1f} s", file=sys.stderr, flush=True)
+    return {"rows": rows, "errors": errors}
+
+
+def main() -> None:
+    args = parse()
+    pinned = (not args.no_pin) and pin_self()
+    _raise_nofile()
+    import uvloop
+
+    started = time.monotonic()
+    info = machine()
+    info["pinned"] = pinned
+    info["database"] = "postgresql" if args.postgres else "sqlite"
+    info["broker"] = "redis" if args.redis else "memory"
+    result = uvloop.run(run(args))
+    info["total_s"] = round(time.monotonic() - started, 1)
+    document = {"machine": info, **result}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"bench-{'quick' if args.quick else 'full'}-{stamp}.json"
+    (out / name).write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    print(markdown(document))
+    print(f"\nJSON: {out / name}", file=sys.stderr)
+    if result["errors"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Server processes under test: start (pinned), wait for health, stop; CPU and RSS from /proc."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import httpx
+
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+SERVER_CPU = 0
+GENERATOR_CPU = 1
+
+
+_START_CPUS = sorted(os.sched_getaffinity(0))  # before the generator pins itself
+
+
+def cpus() -> list[int]:
+    return list(_START_CPUS)
+
+
+def can_pin() -> bool:
+    return SERVER_CPU in _START_CPUS and GENERATOR_CPU in _START_CPUS
+
+
+def pin_self() -> bool:
+    """Pin the load generator to its CPU (if the machine has two)."""
+    if not can_pin():
+        return False
+    os.sched_setaffinity(0, {GENERATOR_CPU})
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+            found.extend(int(c) for c in text.split())
+    except OSError:
+        pass
+    return found
+
+
+def tree(pid: int) -> list[int]:
+    """The process and all its descendants."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(_children(p))
+    return out
+
+
+def pids_named(*names: str) -> list[int]:
+    """Processes whose command name is one of ``names`` (PostgreSQL, Redis: read-only)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                comm = Path(f"/proc/{entry}/comm").read_text().strip()
+            except OSError:
+                continue
+            if any(comm.startswith(n) for n in names):
+                found.append(int(entry))
+    return found
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """utime + stime of these processes (seconds; a process that is gone counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / TICK
+
+
+def rss_bytes(pids: Iterable[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+        except OSError:
+            continue
+    return total
+
+
+class Server:
+    """A server process on 127.0.0.1, pinned to the server CPU where possible."""
+
+    def __init__(
+        self, argv: list[str], env: dict[str, str], port: int, *, extra_pids: list[int]
+    ) -> None:
+        self.argv = argv
+        self.env = env
+        self.port = port
+        self.extra_pids = extra_pids  # PostgreSQL / Redis processes that serve this run
+        self.process: subprocess.Popen[bytes] | None = None
+        self.pinned = False
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while it runs
+
+    def start(self, pin: bool, timeout_s: float = 60.0) -> None:
+        argv = list(self.argv)
+        preexec = None
+        if pin and can_pin():
+            self.pinned = True
+            if shutil.which("taskset"):
+                argv = ["taskset", "-c", str(SERVER_CPU), *argv]
+            else:
+
+                def preexec() -> None:
+                    os.sched_setaffinity(0, {SERVER_CPU})
+
+        self.process = subprocess.Popen(
+            argv,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            preexec_fn=preexec,
+        )
+        deadline = time.monotonic() + timeout_s
+        url = f"http://127.0.0.1:{self.port}/api/v1/health"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_tail()}")
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"server did not start in {timeout_s} s: {self.log_tail()}")
+
+    @property
+    def pids(self) -> list[int]:
+        assert self.process is not None
+        return tree(self.process.pid) + self.extra_pids
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pids)
+
+    def rss(self) -> int:
+        return rss_bytes(self.pids)
+
+    def own_rss(self) -> int:
+        assert self.process is not None
+        return rss_bytes(tree(self.process.pid))
+
+    def log_tail(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()
+
+
+def python() -> str:
+    return sys.executable

@@ -1,0 +1,152 @@
+"""The markdown report: load tables, reconnect check, idle memory, Knock ÷ bare ratios."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def _f(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "-"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _load_table(rows: list[Row]) -> list[str]:
+    lines = [
+        "| scenario | server | members | msg/s offered | deliveries/s | p50 ms | p95 ms | "
+        "p99 ms | lost | µs CPU/delivery | server CPU | RSS MB | generator CPU | "
+        "loop lag p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        name = r["scenario"]
+        if name == "group100-saturation":
+            name += " ✓" if r.get("passed") else " ✗"
+        lines.append(
+            f"| {name} | {r['target']} | {r['members']} | {_f(r['offered_msgs_per_s'], 0)} | "
+            f"{_f(r['deliveries_per_s'], 0)} | {_f(r['p50_ms'], 2)} | {_f(r['p95_ms'], 2)} | "
+            f"{_f(r['p99_ms'], 2)} | {r['lost']} | {_f(r['cpu_us_per_delivery'])} | "
+            f"{_pct(r['server_cpu_util'])} | {_f(r['rss_mb'])} | "
+            f"{_pct(r['generator_cpu_util'])} | {_f(r['loop_lag_p99_ms'], 2)} |"
+        )
+    return lines
+
+
+def _first(rows: list[Row], scenario: str, target: str) -> Row | None:
+    return next((r for r in rows if r["scenario"] == scenario and r["target"] == target), None)
+
+
+def _ratio(a: Any, b: Any) -> str:
+    if a is None or b is None or not b or a != a or b != b:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def markdown(document: dict[str, Any]) -> str:
+    m = document["machine"]
+    rows: list[Row] = document["rows"]
+    out = [
+        f"## Knock bench — {m['date_utc']}",
+        "",
+        f"{m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}, commit {m['commit']}, "
+        f"database {m['database']}, broker {m['broker']}, "
+        f"{'server on CPU 0, generator on CPU 1' if m['pinned'] else 'not pinned'}; "
+        f"`{m['command']}` took {m['total_s']} s.",
+        "",
+    ]
+    load_rows = [r for r in rows if "p99_ms" in r and r["scenario"] != "reconnect-catchup"]
+    if load_rows:
+        out += ["### Load", "", *_load_table(load_rows), ""]
+        knees = {
+            r["target"]: r.get("knee_msgs_per_s")
+            for r in load_rows
+            if r["scenario"] == "group100-saturation"
+        }
+        if knees:
+            out.append(
+                "Knee (last step with p99 ≤ 100 ms, no loss, every send accepted on time): "
+                + ", ".join(
+                    f"{t} {k} msg/s = {k * 100 if k else 0} deliveries/s"
+                    if k
+                    else f"{t} below the first step"
+                    for t, k in knees.items()
+                )
+                + "."
+            )
+            out.append("")
+    for r in rows:
+        if r["scenario"] == "reconnect-catchup":
+            out += [
+                "### Reconnect and catch-up",
+                "",
+                "| server | members | msg/s | accepted | reconnects | resume→ready p50/p99 ms | "
+                "missing | repeated | out of order | resync | verified |",
+                "|---|---|---|---|---|---|---|---|---|---|---|",
+                f"| {r['target']} | {r['members']} | {_f(r['offered_msgs_per_s'], 0)} | "
+                f"{r['accepted']} | {r['reconnects']} | {_f(r['resume_ready_p50_ms'], 1)} / "
+                f"{_f(r['resume_ready_p99_ms'], 1)} | {r['missing']} | {r['repeated']} | "
+                f"{r['out_of_order']} | {r['resync_required']} | "
+                f"{'yes' if r['verified'] else '**NO**'} |",
+                "",
+            ]
+    idle_rows = [r for r in rows if r["scenario"].startswith("idle-")]
+    if idle_rows:
+        out += [
+            "### Idle connections",
+            "",
+            "| server | sockets open | connects/s | ms CPU per connect | RSS before → after MB | "
+            "KiB per connection | idle CPU |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in idle_rows:
+            out.append(
+                f"| {r['target']} | {r['connections']} | {_f(r['connects_per_s'], 0)} | "
+                f"{_f(r['connect_cpu_ms_each'], 2)} | {_f(r['rss_before_mb'])} → "
+                f"{_f(r['rss_mb'])} | {_f(r['kib_per_connection'])} | "
+                f"{r['idle_server_cpu_util'] * 100:.1f}% |"
+            )
+        out.append("")
+    ratio_lines = []
+    for scenario in ("dm-latency", "group100-steady", "group1000-fanout"):
+        k, b = _first(rows, scenario, "knock"), _first(rows, scenario, "bare")
+        if k and b:
+            ratio_lines.append(
+                f"| {scenario} | {_ratio(k['p50_ms'], b['p50_ms'])} | "
+                f"{_ratio(k['p99_ms'], b['p99_ms'])} | "
+                f"{_ratio(k['cpu_us_per_delivery'], b['cpu_us_per_delivery'])} | - | - |"
+            )
+    k, b = _first(rows, "group100-saturation", "knock"), _first(rows, "group100-saturation", "bare")
+    if k and b:
+        ratio_lines.append(
+            f"| group100-saturation | - | - | - | "
+            f"{_ratio(k.get('knee_msgs_per_s'), b.get('knee_msgs_per_s'))} | - |"
+        )
+    ki = next((r for r in idle_rows if r["target"] == "knock"), None)
+    bi = next((r for r in idle_rows if r["target"] == "bare"), None)
+    if ki and bi:
+        ratio_lines.append(
+            f"| {ki['scenario']} | - | - | - | - | "
+            f"{_ratio(ki['kib_per_connection'], bi['kib_per_connection'])} |"
+        )
+    if ratio_lines:
+        out += [
+            "### Knock ÷ bare fan-out server (same machine, same run; lower is better except knee)",
+            "",
+            "| scenario | p50 | p99 | CPU/delivery | knee | memory/connection |",
+            "|---|---|---|---|---|---|",
+            *ratio_lines,
+            "",
+        ]
+    for e in document.get("errors", []):
+        out.append(f"**error** {e['scenario']} on {e['target']}: {e['error']}")
+    return "\n".join(out)

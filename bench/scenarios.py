@@ -1,0 +1,216 @@
+"""The scenarios. Each starts a fresh server, sets up its world, measures, stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections.abc import Callable
+from typing import Any
+
+from bench.client import connect_ws, now
+from bench.metrics import pct
+from bench.runner import Options, Session, load, running
+from bench.targets import Target
+
+SATURATION_STEPS = [50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 800]
+P99_LIMIT_MS = 100.0
+
+Row = dict[str, Any]
+
+
+def _duration(options: Options, quick: float, full: float) -> float:
+    return quick if options.quick else full
+
+
+def _only_group(session: Session) -> str:
+    return next(iter(session.world.conversations))
+
+
+async def dm_latency(target: Target, options: Options) -> list[Row]:
+    pairs = 50
+    dms = [(2 * p, 2 * p + 1) for p in range(pairs)]
+    async with running(target, options, 2 * pairs, dms=dms) as session:
+        by_pair = {tuple(m): c for c, m in session.world.conversations.items()}
+        order = [by_pair[(a, b)] for a, b in dms]
+
+        def plan(i: int) -> tuple[str, int]:
+            pair = i % pairs
+            return order[pair], 2 * pair + (i // pairs) % 2
+
+        rate = 50.0
+        row = await load(session, plan, rate, _duration(options, 10, 30), "dm")
+        return [{"scenario": "dm-latency", "members": 2, "setup": session.world.setup, **row}]
+
+
+async def group_steady(
+    target: Target, options: Options, members: int, rate: float, name: str
+) -> list[Row]:
+    async with running(target, options, members, groups=[list(range(members))]) as session:
+        group = _only_group(session)
+        row = await load(
+            session, lambda i: (group, i % members), rate, _duration(options, 10, 30), name
+        )
+        return [{"scenario": name, "members": members, "setup": session.world.setup, **row}]
+
+
+def _passes(row: Row) -> bool:
+    return (
+        row["p99_ms"] <= P99_LIMIT_MS
+        and row["lost"] == 0
+        and row["accepted"] == row["messages"]
+        and row["send_lag_p99_ms"] <= P99_LIMIT_MS
+    )
+
+
+async def group_saturation(target: Target, options: Options) -> list[Row]:
+    members = 100
+    rows: list[Row] = []
+    step_s = _duration(options, 5, 10)
+    async with running(target, options, members, groups=[list(range(members))]) as session:
+        group = _only_group(session)
+        knee = None
+        for rate in SATURATION_STEPS:
+            row = await load(session, lambda i: (group, i % members), rate, step_s, f"s{rate}")
+            row["passed"] = _passes(row)
+            rows.append({"scenario": "group100-saturation", "members": members, **row})
+            if not row["passed"]:
+                break
+            knee = rate
+            await asyncio.sleep(0.5)
+    for row in rows:
+        row["knee_msgs_per_s"] = knee
+        row["knee_deliveries_per_s"] = knee * members if knee else None
+    return rows
+
+
+async def reconnect_catchup(target: Target, options: Options) -> list[Row]:
+    """Every client drops now and then and resumes with its last cursor; afterwards each
+    must hold every accepted message exactly once, in cursor order."""
+    members, rate = 100, 20.0
+    async with running(target, options, members, groups=[list(range(members))]) as session:
+        group = _only_group(session)
+        users, received = session.world.users, session.received
+        starts = [len(r.frames) for r in received]
+        stop = asyncio.Event()
+        ready_s: list[float] = []
+        failures: list[str] = []
+
+        async def churn(i: int) -> None:
+            rng = random.Random(i)
+            while not stop.is_set():
+                await asyncio.sleep(rng.uniform(0.5, 3.0))
+                client = session.clients[i]
+                if client is not None:
+                    client.drop()
+                session.clients[i] = None
+                await asyncio.sleep(rng.uniform(0.05, 1.0))
+                for _ in range(5):
+                    path = target.ws_path(users[i], cursor=received[i].last_cursor)
+                    began = now()
+                    try:
+                        session.clients[i] = await connect_ws(
+                            target.host, target.port, path, received[i]
+                        )
+                        ready_s.append(now() - began)
+                        break
+                    except (ConnectionError, OSError, TimeoutError) as exc:
+                        failures.append(repr(exc))
+                        await asyncio.sleep(0.2)
+
+        churners = [asyncio.create_task(churn(i)) for i in range(members)]
+
+        async def settle() -> None:
+            stop.set()
+            await asyncio.gather(*churners)
+
+        accepted: set[bytes] = set()
+        row = await load(
+            session,
+            lambda i: (group, i % members),
+            rate,
+            _duration(options, 10, 30),
+            "rc",
+            after_send=settle,
+            accepted_keys=accepted,
+        )
+        # Exactly once, in order, per user.
+        missing = repeated = disorder = 0
+        for rec, start in zip(received, starts, strict=True):
+            frames = rec.frames[start:]
+            keys = [k for _, _, k in frames]
+            missing += len(accepted - set(keys))
+            repeated += len(keys) - len(set(keys))
+            cursors = [c for _, c, _ in frames]
+            disorder += sum(1 for a, b in itertools.pairwise(cursors) if b <= a)
+        ordered = sorted(ready_s)
+        row.update(
+            {
+                "scenario": "reconnect-catchup",
+                "members": members,
+                "setup": session.world.setup,
+                "reconnects": len(ready_s),
+                "reconnect_failures": len(failures),
+                "resync_required": sum(r.resyncs for r in received),
+                "resume_ready_p50_ms": round(pct(ordered, 0.5) * 1000, 2),
+                "resume_ready_p99_ms": round(pct(ordered, 0.99) * 1000, 2),
+                "missing": missing,
+                "repeated": repeated,
+                "out_of_order": disorder,
+                "verified": missing == repeated == disorder == 0
+                and row["lost"] == 0
+                and len(accepted) == row["accepted"],
+            }
+        )
+        return [row]
+
+
+async def idle(target: Target, options: Options) -> list[Row]:
+    count = 1000 if options.quick else 10_000
+    async with running(target, options, count, connect=False) as session:
+        assert target.server is not None
+        await asyncio.sleep(0.5)
+        before = target.server.rss()
+        cpu0 = target.server.cpu()
+        per_s = await session.connect()
+        await asyncio.sleep(2.0)
+        after = target.server.rss()
+        idle_cpu0, t0 = target.server.cpu(), now()
+        await asyncio.sleep(3.0)
+        idle_cpu = (target.server.cpu() - idle_cpu0) / (now() - t0)
+        connected = sum(1 for c in session.clients if c is not None and not c.closed.done())
+        return [
+            {
+                "scenario": f"idle-{count}",
+                "members": count,
+                "setup": session.world.setup,
+                "connections": connected,
+                "connects_per_s": round(per_s, 1),
+                "connect_cpu_ms_each": round((idle_cpu0 - cpu0) / count * 1000, 3),
+                "rss_before_mb": round(before / 2**20, 1),
+                "rss_mb": round(after / 2**20, 1),
+                "kib_per_connection": round((after - before) / count / 1024, 1),
+                "idle_server_cpu_util": round(idle_cpu, 4),
+            }
+        ]
+
+
+Scenario = Callable[[Target, Options], Any]
+
+
+def catalog(options: Options) -> dict[str, tuple[Scenario, bool]]:
+    """name -> (function, also run on the bare baseline)."""
+    return {
+        "dm-latency": (dm_latency, True),
+        "group100-steady": (
+            lambda t, o: group_steady(t, o, 100, 50.0, "group100-steady"),
+            True,
+        ),
+        "group100-saturation": (group_saturation, True),
+        "group1000-fanout": (
+            lambda t, o: group_steady(t, o, 1000, 5.0, "group1000-fanout"),
+            True,
+        ),
+        "reconnect-catchup": (reconnect_catchup, False),
+        "idle": (idle, True),
+    }
