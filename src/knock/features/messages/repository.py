@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knock.features.conversations.models import Conversation
+from knock.features.conversations.models import Conversation, ConversationMember
 from knock.features.messages.models import Message
 
 
@@ -99,7 +99,8 @@ async def update_message_txn(
 async def senders_between(
     session: AsyncSession, ranges: list[tuple[str, int, int]]
 ) -> dict[str, set[str]]:
-    """Per conversation, the distinct senders of messages with from_seq < seq <= up_to_seq."""
+    """Per conversation, the distinct senders of messages with from_seq < seq <= up_to_seq
+    who are still its members (someone who left must not hear of it any more)."""
     if not ranges:
         return {}
     conditions = [
@@ -107,7 +108,16 @@ async def senders_between(
         for cid, low, high in ranges
     ]
     rows = await session.execute(
-        select(Message.conversation_id, Message.sender_id).where(or_(*conditions)).distinct()
+        select(Message.conversation_id, Message.sender_id)
+        .join(
+            ConversationMember,
+            and_(
+                ConversationMember.conversation_id == Message.conversation_id,
+                ConversationMember.user_id == Message.sender_id,
+            ),
+        )
+        .where(or_(*conditions))
+        .distinct()
     )
     found: dict[str, set[str]] = {}
     for conversation_id, sender_id in rows:
