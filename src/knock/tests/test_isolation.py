@@ -1,0 +1,454 @@
+"""The isolation matrix: every route of the API against every kind of caller who may not
+see the thing it names.
+
+DESIGN.md: a missing, bad or revoked token answers 401; anything a caller may not see
+answers 404, exactly like a thing that does not exist. "Exactly" is checked byte for byte:
+the refusal and the answer for a random nonexistent id (same caller, same request shape)
+have the same status, body and headers (date and content-length aside).
+
+ROUTES below says, for each route, which resource it names and how to build a valid
+request; a route added to the app without an entry here fails
+``test_the_matrix_covers_every_route``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import websockets
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
+
+from knock.core.ids import new_id
+from knock.testing import (
+    Member,
+    create_group,
+    create_org,
+    expect,
+    join_org,
+    register,
+    send_text,
+)
+
+PREFIX = "/api/v1"
+# Routes anyone may call without a token, and the web client's catch-all (public files).
+UNGUARDED = {
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    ("GET", "/api/v1/health"),
+    ("GET", "/{path:path}"),
+    ("HEAD", "/{path:path}"),
+}
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    # Receipts are sent in the reading transaction, so the WebSocket test can rely on the
+    # order of frames instead of waiting for a timer.
+    return {"receipt_coalesce_ms": 0}
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The ids a request names. Replacing the one a route is scoped by with a random id
+    gives the "does not exist" twin of the request."""
+
+    org_id: str
+    conversation_id: str
+    message_id: str
+    member_id: str  # a member of the org whose role is changed
+    leaver_id: str  # removed from the org / from the conversation
+    invite_code: str
+
+
+Build = Callable[[Targets], tuple[str, Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    # own: about the caller only · session: the caller's token · invite: the code is the
+    # secret · org / conversation / message: the resource the caller must be allowed to see
+    scope: str
+    build: Build
+    legit_status: int
+
+
+def _msg() -> dict[str, str]:
+    return {"client_msg_id": uuid.uuid4().hex, "text": "hello"}
+
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("POST", "/api/v1/auth/logout"): Route("session", lambda t: ("/auth/logout", None), 204),
+    ("GET", "/api/v1/me"): Route("own", lambda t: ("/me", None), 200),
+    ("POST", "/api/v1/orgs"): Route("own", lambda t: ("/orgs", {"name": "Mine"}), 201),
+    ("GET", "/api/v1/orgs"): Route("own", lambda t: ("/orgs", None), 200),
+    ("GET", "/api/v1/conversations"): Route(
+        "own", lambda t: (f"/conversations?org_id={t.org_id}", None), 200
+    ),
+    ("GET", "/api/v1/orgs/{org_id}"): Route("org", lambda t: (f"/orgs/{t.org_id}", None), 200),
+    ("GET", "/api/v1/orgs/{org_id}/members"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/members", None), 200
+    ),
+    ("PUT", "/api/v1/orgs/{org_id}/members/{user_id}"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/members/{t.member_id}", {"role": "admin"}), 200
+    ),
+    ("DELETE", "/api/v1/orgs/{org_id}/members/{user_id}"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/members/{t.leaver_id}", None), 204
+    ),
+    ("POST", "/api/v1/orgs/{org_id}/invites"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/invites", {"role": "member"}), 201
+    ),
+    ("POST", "/api/v1/orgs/{org_id}/departments"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/departments", {"name": "Sales"}), 201
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/departments"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/departments", None), 200
+    ),
+    ("POST", "/api/v1/orgs/{org_id}/conversations"): Route(
+        "org",
+        lambda t: (
+            f"/orgs/{t.org_id}/conversations",
+            {"kind": "group", "title": "New", "member_ids": []},
+        ),
+        201,
+    ),
+    ("GET", "/api/v1/invites/{code}"): Route(
+        "invite", lambda t: (f"/invites/{t.invite_code}", None), 200
+    ),
+    ("POST", "/api/v1/invites/{code}/accept"): Route(
+        "invite", lambda t: (f"/invites/{t.invite_code}/accept", None), 200
+    ),
+    ("GET", "/api/v1/conversations/{conversation_id}"): Route(
+        "conversation", lambda t: (f"/conversations/{t.conversation_id}", None), 200
+    ),
+    ("PATCH", "/api/v1/conversations/{conversation_id}"): Route(
+        "conversation", lambda t: (f"/conversations/{t.conversation_id}", {"title": "T"}), 200
+    ),
+    ("GET", "/api/v1/conversations/{conversation_id}/members"): Route(
+        "conversation", lambda t: (f"/conversations/{t.conversation_id}/members", None), 200
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/members"): Route(
+        "conversation",
+        lambda t: (f"/conversations/{t.conversation_id}/members", {"user_ids": [t.member_id]}),
+        200,
+    ),
+    ("DELETE", "/api/v1/conversations/{conversation_id}/members/{user_id}"): Route(
+        "conversation",
+        lambda t: (f"/conversations/{t.conversation_id}/members/{t.leaver_id}", None),
+        204,
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"): Route(
+        "conversation", lambda t: (f"/conversations/{t.conversation_id}/messages", _msg()), 201
+    ),
+    ("GET", "/api/v1/conversations/{conversation_id}/messages"): Route(
+        "conversation",
+        lambda t: (f"/conversations/{t.conversation_id}/messages?after_seq=0", None),
+        200,
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/read"): Route(
+        "conversation",
+        lambda t: (f"/conversations/{t.conversation_id}/read", {"up_to_seq": 1}),
+        204,
+    ),
+    ("GET", "/api/v1/messages/{message_id}"): Route(
+        "message", lambda t: (f"/messages/{t.message_id}", None), 200
+    ),
+    ("PATCH", "/api/v1/messages/{message_id}"): Route(
+        "message", lambda t: (f"/messages/{t.message_id}", {"text": "changed"}), 200
+    ),
+    ("POST", "/api/v1/messages/{message_id}/recall"): Route(
+        "message", lambda t: (f"/messages/{t.message_id}/recall", None), 200
+    ),
+    ("GET", "/api/v1/messages/{message_id}/receipts"): Route(
+        "message", lambda t: (f"/messages/{t.message_id}/receipts", None), 200
+    ),
+}
+# Run last among the legitimate calls, in this order: they end a message, someone's
+# membership (of the conversation before the org, which ends both) or a token.
+DESTRUCTIVE = [
+    ("POST", "/api/v1/messages/{message_id}/recall"),
+    ("DELETE", "/api/v1/conversations/{conversation_id}/members/{user_id}"),
+    ("DELETE", "/api/v1/orgs/{org_id}/members/{user_id}"),
+    ("POST", "/api/v1/auth/logout"),
+]
+
+
+def test_the_matrix_covers_every_route(app: Any) -> None:
+    # Routers included into the app are flattened (with their prefixes) by FastAPI.
+    contexts = list(iter_route_contexts(app.routes))
+    served = {
+        (method, str(context.path))
+        for context in contexts
+        if isinstance(context.original_route, APIRoute)
+        for method in context.methods or ()
+    }
+    assert ("GET", "/api/v1/me") in served
+    sockets = {str(c.path) for c in contexts if isinstance(c.original_route, APIWebSocketRoute)}
+    assert sockets == {"/api/v1/ws"}, f"WebSocket routes without isolation tests: {sockets}"
+    missing = sorted(served - UNGUARDED - set(ROUTES))
+    assert missing == [], f"routes without an isolation matrix entry: {missing}"
+    stale = sorted(set(ROUTES) - served)
+    assert stale == [], f"matrix entries for routes that no longer exist: {stale}"
+
+
+def nonexistent(targets: Targets, scope: str) -> Targets:
+    """The same request naming a random id (or code) where the real one was."""
+    if scope == "org":
+        return replace(targets, org_id=new_id())
+    if scope == "conversation":
+        return replace(targets, conversation_id=new_id())
+    if scope == "message":
+        return replace(targets, message_id=new_id())
+    if scope == "invite":
+        return replace(targets, invite_code=uuid.uuid4().hex[:16])
+    return targets
+
+
+def comparable(response: httpx.Response) -> tuple[int, bytes, list[tuple[str, str]]]:
+    headers = sorted(
+        (name.lower(), value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("date", "content-length")
+    )
+    return response.status_code, response.content, headers
+
+
+@dataclass
+class World:
+    http: httpx.AsyncClient
+    owner: Member  # owns the org, in the conversation, sent `message`
+    insider: Member  # a member of the org and of the conversation
+    outsider: Member  # a member of the org, not of the conversation
+    stranger: Member  # a member of another org only
+    removed: Member  # was in the org and the conversation, sent a message, was removed
+    revoked_token: str  # the owner's token from a session that logged out
+    targets: Targets
+    removed_message_id: str  # the message the removed member sent while a member
+
+
+async def build_world(http: httpx.AsyncClient) -> World:
+    owner, insider, outsider, removed, leaver, stranger = [
+        await register(http, name) for name in ("Ann", "Bob", "Mia", "Rex", "Dan", "Sam")
+    ]
+    org_id = await create_org(owner, "Acme")
+    await join_org(owner, org_id, insider, outsider, removed, leaver)
+    await create_org(stranger, "Elsewhere")
+    conversation_id = await create_group(owner, org_id, insider, removed, leaver, title="Plans")
+    message = await send_text(owner, conversation_id, "the plan")
+    removed_message = await send_text(removed, conversation_id, "my idea")
+    await send_text(insider, conversation_id, "agreed")
+    expect(await owner.delete(f"/orgs/{org_id}/members/{removed.id}"), 204)
+
+    # An invite used up: what a caller without a live code can name.
+    used_up = expect(await owner.post(f"/orgs/{org_id}/invites", {"max_uses": 1}), 201)["code"]
+    late = await register(http, "Lea")
+    expect(await late.post(f"/invites/{used_up}/accept"), 200)
+
+    session = expect(
+        await http.post("/auth/login", json={"email": owner.email, "password": PASSWORD}), 200
+    )
+    expect(
+        await http.post("/auth/logout", headers={"Authorization": f"Bearer {session['token']}"}),
+        204,
+    )
+    return World(
+        http=http,
+        owner=owner,
+        insider=insider,
+        outsider=outsider,
+        stranger=stranger,
+        removed=removed,
+        revoked_token=session["token"],
+        targets=Targets(
+            org_id=org_id,
+            conversation_id=conversation_id,
+            message_id=message["id"],
+            member_id=outsider.id,
+            leaver_id=leaver.id,
+            invite_code=used_up,
+        ),
+        removed_message_id=removed_message["id"],
+    )
+
+
+async def call(
+    http: httpx.AsyncClient, method: str, route: Route, targets: Targets, token: str | None
+) -> httpx.Response:
+    path, body = route.build(targets)
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return await http.request(method, path, json=body, headers=headers)
+
+
+async def assert_indistinguishable(
+    world: World, method: str, template: str, token: str | None, targets: Targets, status: int
+) -> None:
+    route = ROUTES[(method, template)]
+    refused = await call(world.http, method, route, targets, token)
+    missing = await call(world.http, method, route, nonexistent(targets, route.scope), token)
+    where = f"{method} {template}"
+    assert refused.status_code == status, f"{where}: {refused.status_code} {refused.text}"
+    assert comparable(refused) == comparable(missing), (
+        f"{where}: the refusal differs from the answer for a nonexistent id:\n"
+        f"{comparable(refused)}\n{comparable(missing)}"
+    )
+    if status in (401, 404):
+        code = "unauthorized" if status == 401 else "not_found"
+        assert orjson.loads(refused.content)["error"]["code"] == code
+
+
+async def test_every_route_refuses_every_caller_who_may_not_see(
+    http: httpx.AsyncClient,
+) -> None:
+    world = await build_world(http)
+    t = world.targets
+    known_ids = [t.org_id, t.conversation_id, t.message_id, world.removed_message_id]
+    checked = 0
+    for (method, template), route in ROUTES.items():
+        # Without a token or with a revoked one: 401, whatever the ids name.
+        for token in (None, world.revoked_token):
+            await assert_indistinguishable(world, method, template, token, t, 401)
+            checked += 1
+        if route.scope in ("org", "conversation", "message"):
+            callers = [world.stranger, world.removed]
+            if route.scope != "org":
+                callers.append(world.outsider)
+            for caller in callers:
+                targets = t
+                if caller is world.removed:
+                    # What they once had: their own message; leaving on their own.
+                    targets = replace(t, message_id=world.removed_message_id, leaver_id=caller.id)
+                await assert_indistinguishable(world, method, template, caller.token, targets, 404)
+                checked += 1
+        elif route.scope == "invite":
+            # The code is the secret: a used-up code reads exactly like an unknown one.
+            for caller in (world.stranger, world.removed, world.outsider):
+                await assert_indistinguishable(world, method, template, caller.token, t, 404)
+                checked += 1
+        elif route.scope == "own":
+            # About the caller only: answered, and nothing of the org they are not in.
+            for caller in (world.stranger, world.removed):
+                answer = await call(http, method, route, t, caller.token)
+                assert answer.status_code == route.legit_status, answer.text
+                assert not any(i in answer.text for i in known_ids), (
+                    f"{method} {template} shows {caller.display_name} another team's data: "
+                    f"{answer.text}"
+                )
+                checked += 1
+    assert checked > 3 * len(ROUTES)
+
+    # The requests above are valid: the people who may, can (and nothing was done by the
+    # refused ones: the deletions below still find their targets).
+    live_code = expect(await world.owner.post(f"/orgs/{t.org_id}/invites", {}), 201)["code"]
+    legit_targets = replace(t, invite_code=live_code)
+    order = [key for key in ROUTES if key not in DESTRUCTIVE] + DESTRUCTIVE
+    for method, template in order:
+        route = ROUTES[(method, template)]
+        token = world.owner.token
+        if route.scope == "session":
+            login = {"email": world.insider.email, "password": PASSWORD}
+            token = expect(await http.post("/auth/login", json=login), 200)["token"]
+        answer = await call(http, method, route, legit_targets, token)
+        assert answer.status_code == route.legit_status, (
+            f"{method} {template} by the owner: {answer.status_code} {answer.text}"
+        )
+
+
+async def test_receipts_of_a_message_are_hidden_from_other_members_like_a_missing_one(
+    http: httpx.AsyncClient,
+) -> None:
+    """In the conversation but neither the sender nor an admin: 404, as if it did not exist."""
+    world = await build_world(http)
+    template = "/api/v1/messages/{message_id}/receipts"
+    await assert_indistinguishable(world, "GET", template, world.insider.token, world.targets, 404)
+
+
+async def test_websocket_refuses_missing_and_revoked_tokens(
+    http: httpx.AsyncClient, live: str
+) -> None:
+    world = await build_world(http)
+    answers = []
+    for query in ("", f"?token={world.revoked_token}", f"?token={new_id()}"):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(f"ws://{live}/api/v1/ws{query}"):
+                pass
+        response = refused.value.response
+        assert response.status_code == 401
+        assert orjson.loads(response.body)["error"]["code"] == "unauthorized"
+        answers.append(bytes(response.body))
+    assert len(set(answers)) == 1
+
+
+async def _frames_until(socket: Any, done: Callable[[dict[str, Any]], bool]) -> list[Any]:
+    frames = []
+    while True:
+        frame = orjson.loads(await asyncio.wait_for(socket.recv(), 10))
+        if frame["type"] in ("ping", "ready"):
+            continue
+        frames.append(frame)
+        if done(frame):
+            return frames
+
+
+async def test_a_removed_members_open_socket_hears_nothing_more_of_the_org(
+    http: httpx.AsyncClient, live: str
+) -> None:
+    owner, insider, outsider, rex, newcomer = [
+        await register(http, n) for n in ("Ann", "Bob", "Mia", "Rex", "Ned")
+    ]
+    org_id = await create_org(owner)
+    await join_org(owner, org_id, insider, outsider, rex)
+    group = await create_group(owner, org_id, insider, rex, title="Plans")
+    dm = expect(
+        await rex.post(f"/orgs/{org_id}/conversations", {"kind": "dm", "member_ids": [owner.id]}),
+        201,
+    )["id"]
+    own_org = await create_org(rex, "Rex's")
+    await send_text(owner, group, "before")
+    rex_message = await send_text(rex, group, "mine")
+    await send_text(rex, dm, "hi")
+
+    async with websockets.connect(f"ws://{live}/api/v1/ws?token={rex.token}") as socket:
+        assert orjson.loads(await socket.recv())["type"] == "ready"
+        expect(await owner.delete(f"/orgs/{org_id}/members/{rex.id}"), 204)
+
+        # Everything the org still does: messages, reads of Rex's own message, renames,
+        # new groups and members, roles, departments, newcomers.
+        last = await send_text(owner, group, "after")
+        expect(await insider.post(f"/conversations/{group}/read", {"up_to_seq": last["seq"]}), 204)
+        expect(await owner.post(f"/conversations/{dm}/read", {"up_to_seq": 1}), 204)
+        expect(await owner.patch(f"/conversations/{group}", {"title": "Secret plans"}), 200)
+        expect(await owner.patch(f"/messages/{last['id']}", {"text": "after, edited"}), 200)
+        expect(await owner.post(f"/messages/{last['id']}/recall"), 200)
+        await send_text(owner, dm, "are you there?")
+        expect(
+            await owner.post(f"/conversations/{group}/members", {"user_ids": [outsider.id]}), 200
+        )
+        expect(await insider.delete(f"/conversations/{group}/members/{insider.id}"), 204)
+        await create_group(owner, org_id, insider, outsider, title="New")
+        expect(await owner.put(f"/orgs/{org_id}/members/{outsider.id}", {"role": "admin"}), 200)
+        expect(await owner.post(f"/orgs/{org_id}/departments", {"name": "Sales"}), 201)
+        await join_org(owner, org_id, newcomer)
+        assert rex_message["seq"] <= last["seq"]
+
+        # A marker Rex must get, committed after all of the above: frames arrive in order.
+        marker = expect(await rex.post(f"/orgs/{own_org}/departments", {"name": "Mine"}), 201)
+        frames = await _frames_until(
+            socket, lambda f: f.get("department", {}).get("id") == marker["id"]
+        )
+
+    heard = [(f["type"], f.get("conversation_id") or f.get("org_id")) for f in frames[:-1]]
+    assert sorted(heard) == sorted(
+        [
+            ("member.left", group),
+            ("member.left", dm),
+            ("org.member_removed", org_id),
+        ]
+    ), f"a removed member's socket heard more of the org: {frames[:-1]}"
+    assert all(f.get("user_id") == rex.id for f in frames[:-1])
