@@ -74,7 +74,8 @@ class ReceiptCoalescer:
         merge_read(self._pending, conversation_id, user_id, from_seq, up_to_seq)
 
     async def start(self) -> None:
-        if self._task is None:
+        # At 0 ms receipts are sent in the reading transaction; a timer of 0 would spin.
+        if self._task is None and self._interval_s > 0:
             self._task = asyncio.create_task(self._run(), name="receipt-coalescer")
 
     async def stop(self) -> None:
