@@ -83,7 +83,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       return next;
     }
     case 'message.stored':
-      return storeMessage(state, action.message, true);
+      return storeMessage(state, action.message);
     case 'members.loaded': {
       const prev = state.members[action.conversationId];
       const byId: Record<string, ConversationMember> = { ...(prev?.byId ?? {}) };
@@ -121,13 +121,13 @@ function applyEvent(state: ChatState, event: ServerEvent): ChatState {
     case 'message.created': {
       // The server counts a sender as having read everything up to their own message.
       const m = event.message;
-      const stored = storeMessage(state, m, true);
+      const stored = storeMessage(state, m);
       const known = state.members[m.conversation_id]?.byId[m.sender_id];
       if (m.sender_id === state.meId || !known) return stored;
       return applyReceipts(stored, m.conversation_id, [{ user_id: m.sender_id, from_seq: known.read_seq, up_to_seq: m.seq }]);
     }
     case 'message.updated':
-      return storeMessage(state, event.message, false);
+      return storeMessage(state, event.message);
     case 'conversation.created': {
       // The same frame goes to every member, so the peer of a dm is found from member_ids.
       const incoming = event.conversation;
@@ -226,15 +226,14 @@ function newerMessage(old: Message, incoming: Message): Message {
   return { ...incoming, unread_count: unread };
 }
 
-function storeMessage(state: ChatState, message: Message, created: boolean): ChatState {
+function storeMessage(state: ChatState, message: Message): ChatState {
   const convId = message.conversation_id;
   let next: ChatState = { ...state, outbox: removeAcknowledged(state.outbox, message, state.meId) };
   const list = state.messages[convId];
-  if (list || created) {
-    // Without a loaded page we still keep new messages: the first fetch merges around them.
-    const items = mergeMessages(list?.items ?? [], [message]);
-    next = { ...next, messages: { ...next.messages, [convId]: { items, hasMoreBefore: list?.hasMoreBefore ?? true } } };
-  }
+  // Without a loaded page we still keep the message: the first fetch merges around it. An
+  // edit that overtakes its message (replays, pages) is kept too, so the edit wins later.
+  const items = mergeMessages(list?.items ?? [], [message]);
+  next = { ...next, messages: { ...next.messages, [convId]: { items, hasMoreBefore: list?.hasMoreBefore ?? true } } };
   const conv = state.conversations[convId];
   if (conv) {
     let updated = conv;
