@@ -138,10 +138,13 @@ def test_the_app_shell_is_installable_and_works_offline(server: str, browser: Br
         context.set_offline(False)
         sign_in(page, server, ann)
         expect(page.get_by_role("heading", name="Offline team")).to_be_visible()
+        page.wait_for_timeout(1500)  # the device snapshot is written within a second
         context.set_offline(True)
         page.reload()
         expect(page.get_by_test_id("offline-banner")).to_be_visible()
         expect(page.get_by_role("button", name="Create team")).to_have_count(0)
+        # The team and its conversations come from the device snapshot.
+        expect(page.get_by_role("heading", name="Offline team")).to_be_visible()
         context.set_offline(False)
         expect(page.get_by_role("heading", name="Offline team")).to_be_visible(timeout=15_000)
         expect(page.get_by_test_id("offline-banner")).to_be_hidden(timeout=15_000)

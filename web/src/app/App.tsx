@@ -1,5 +1,5 @@
 import type { QueryClient } from '@tanstack/react-query';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../api/endpoints';
 import { configureHttp } from '../api/http';
 import type { AuthResult } from '../api/types';
@@ -16,8 +16,11 @@ const PENDING_INVITE_KEY = 'knock.pendingInvite';
 export function App({ queryClient }: { queryClient: QueryClient }) {
   const route = useRoute();
   const [session, setSession] = useState<Session | null>(null);
+  const current = useRef<Session | null>(null);
+  current.current = session;
 
   const signOut = useCallback(() => {
+    current.current?.forget();
     clearAuth();
     queryClient.clear();
     setSession(null);

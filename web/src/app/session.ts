@@ -7,6 +7,7 @@ import { ApiError } from '../api/http';
 import type { ServerEvent, User } from '../api/types';
 import { RealtimeConnection, type ConnectionStatus } from '../realtime/connection';
 import { loadOutbox, networkFailures, saveOutbox } from '../state/outbox';
+import { deleteSnapshot, loadSnapshot, makeSnapshot, restoreActions, saveSnapshot, staleRestored } from '../state/snapshot';
 import { OutboxSender } from '../state/sender';
 import { ChatStore } from '../state/store';
 
@@ -25,6 +26,10 @@ export class Session {
   private readonly pendingReads = new Map<string, number>();
   private readTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubscribeOutbox: () => void = () => {};
+  private unsubscribeSnapshot: () => void = () => {};
+  private snapshotTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Conversations shown from the device snapshot that the server has not confirmed yet. */
+  private restored = new Set<string>();
 
   constructor(
     readonly token: string,
@@ -72,6 +77,7 @@ export class Session {
 
   start(): void {
     this.store.dispatch({ kind: 'session.started', meId: this.me.id, outbox: loadOutbox(localStorage, this.me.id) });
+    this.restoreSnapshot();
     let lastOutbox = this.store.getState().outbox;
     this.unsubscribeOutbox = this.store.subscribe(() => {
       const outbox = this.store.getState().outbox;
@@ -84,10 +90,55 @@ export class Session {
     this.connection.start(null);
   }
 
+  private restoreSnapshot(): void {
+    const snapshot = loadSnapshot(localStorage, this.me.id);
+    if (snapshot) {
+      for (const [key, data] of snapshot.queries ?? []) {
+        // updatedAt 0: shown at once, and refetched as soon as the server answers.
+        if (this.queryClient.getQueryData(key) === undefined) this.queryClient.setQueryData(key, data, { updatedAt: 0 });
+      }
+      for (const action of restoreActions(snapshot)) this.store.dispatch(action);
+      this.restored = new Set(snapshot.conversations.map((c) => c.id));
+    }
+    const save = () => {
+      this.snapshotTimer = null;
+      const queries = this.queryClient
+        .getQueryCache()
+        .findAll()
+        .filter((q) => ['orgs', 'orgMembers', 'departments'].includes(String(q.queryKey[0])) && q.state.data !== undefined)
+        .map((q): [unknown[], unknown] => [[...q.queryKey], q.state.data]);
+      saveSnapshot(localStorage, this.me.id, makeSnapshot(this.store.getState(), queries));
+    };
+    const schedule = () => {
+      if (!this.snapshotTimer) this.snapshotTimer = setTimeout(save, 1000);
+    };
+    const offStore = this.store.subscribe(schedule);
+    const offQueries = this.queryClient.getQueryCache().subscribe((e) => {
+      if (e.type === 'updated' && e.action.type === 'success') schedule();
+    });
+    this.unsubscribeSnapshot = () => {
+      offStore();
+      offQueries();
+    };
+  }
+
+  /** Deletes what this session kept on the device (at sign-out). */
+  forget(): void {
+    if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
+    this.snapshotTimer = null;
+    this.unsubscribeSnapshot();
+    this.unsubscribeOutbox();
+    deleteSnapshot(localStorage, this.me.id);
+    saveOutbox(localStorage, this.me.id, []);
+  }
+
   stop(): void {
     this.connection.stop();
     this.sender.stop();
     this.unsubscribeOutbox();
+    this.unsubscribeSnapshot();
+    if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
+    this.snapshotTimer = null;
     window.removeEventListener('online', this.sender.kick);
     if (this.readTimer) clearTimeout(this.readTimer);
     this.store.dispatch({ kind: 'session.ended' });
@@ -158,10 +209,16 @@ export class Session {
 
   async loadConversations(): Promise<void> {
     let before: string | undefined;
+    const fetched = new Set<string>();
     for (let page = 0; page < 10; page++) {
       const answer = await api.conversations(before);
+      for (const c of answer.items) fetched.add(c.id);
       this.store.dispatch({ kind: 'conversations.loaded', items: answer.items, replace: false });
-      if (!answer.next_before) return;
+      if (!answer.next_before) {
+        for (const id of staleRestored(this.restored, fetched)) this.store.dispatch({ kind: 'conversation.removed', conversationId: id });
+        this.restored.clear();
+        return;
+      }
       before = answer.next_before;
     }
   }
