@@ -114,11 +114,14 @@ function useTotalUnread(): number {
   return useChat((s) => Object.values(s.conversations).reduce((n, c) => n + c.unread_count, 0));
 }
 
-/** "(3) Knock" in the tab title while something is unread. */
+/** "(3) Knock" in the tab title (and on the app icon) while something is unread. */
 function useUnreadTitle(): void {
   const unread = useTotalUnread();
   useEffect(() => {
     document.title = unread > 0 ? `(${unread > 99 ? '99+' : unread}) Knock` : 'Knock';
+    // The installed app's icon badge, where the platform has one.
+    const nav = navigator as Navigator & { setAppBadge?: (n: number) => Promise<void>; clearAppBadge?: () => Promise<void> };
+    (unread > 0 ? nav.setAppBadge?.(unread) : nav.clearAppBadge?.())?.catch(() => undefined);
   }, [unread]);
 }
 
