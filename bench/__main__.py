@@ -71,6 +71,11 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--postgres", default="", help="admin URL: a database per scenario")
     parser.add_argument("--redis", default="", help="broker URL (with --postgres)")
     parser.add_argument("--out", default=str(OUT_DIR), help="where the JSON goes")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the server under load (uv run --with py-spy python -m bench --profile)",
+    )
     return parser.parse_args()
 
 
@@ -87,6 +92,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         setup=args.setup,
         postgres=args.postgres,
         redis=args.redis,
+        profile_dir=str(Path(args.out) / "profiles") if args.profile else "",
     )
     scenarios = catalog(options)
     wanted = [s for s in args.only.split(",") if s] or list(scenarios)
@@ -100,6 +106,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         targets: list[Any] = [KnockTarget(options.postgres, options.redis)]
         if with_baseline and not args.no_baseline:
             targets.append(BareTarget())
+        options.current = name
         for target in targets:
             began = time.monotonic()
             print(f"# {name} on {target.name} ...", file=sys.stderr, flush=True)

@@ -99,6 +99,29 @@ def markdown(document: dict[str, Any]) -> str:
                 f"{'yes' if r['verified'] else '**NO**'} |",
                 "",
             ]
+    costs = {r["target"]: r["requests"] for r in rows if r["scenario"] == "request-costs"}
+    if costs:
+        names = list(dict.fromkeys(n for c in costs.values() for n in c))
+        targets = list(costs)
+        out += [
+            "### Server CPU per request (closed loop, 4 in flight)",
+            "",
+            "| request | "
+            + " | ".join(f"{t} µs CPU/request | {t} requests/s" for t in targets)
+            + " |",
+            "|---|" + "---|---|" * len(targets),
+        ]
+        for name in names:
+            cells = []
+            for t in targets:
+                c = costs[t].get(name)
+                cells += (
+                    [_f(c["cpu_us_per_request"], 0), _f(c["requests_per_s"], 0)]
+                    if c
+                    else ["-", "-"]
+                )
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+        out.append("")
     idle_rows = [r for r in rows if r["scenario"].startswith("idle-")]
     if idle_rows:
         out += [

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import signal
+import subprocess
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from bench.client import HTTPPool, Received, WSClient, connect_ws, now
 from bench.metrics import LoopLag, own_cpu, pct, summary_ms
-from bench.targets import Target, World
+from bench.targets import API_SETUP_MAX, Target, World
 
 DRAIN_MAX_S = 10.0
 HTTP_POOL = 64
@@ -28,6 +32,8 @@ class Options:
     setup: str  # auto | api | seed
     postgres: str = ""
     redis: str = ""
+    profile_dir: str = ""  # py-spy the server during each scenario's load (raw stacks)
+    current: str = ""  # the scenario running now (names the profile)
 
 
 class Session:
@@ -80,20 +86,68 @@ async def running(
     groups: list[list[int]] | None = None,
     dms: list[tuple[int, int]] | None = None,
     connect: bool = True,
+    api_setup: bool = False,
 ) -> AsyncIterator[Session]:
-    """A fresh server (restarted for every scenario, as PEERS.md asks) with its world."""
+    """A fresh server (restarted for every scenario, as PEERS.md asks) with its world.
+
+    Setup "auto": people register over the API when there are at most API_SETUP_MAX of
+    them (in a quick run only where ``api_setup`` asks, to stay within five minutes);
+    otherwise they are seeded into the database.
+    """
+    mode = options.setup
+    if mode == "auto":
+        by_api = n_users <= API_SETUP_MAX and (api_setup or not options.quick)
+        mode = "api" if by_api else "seed"
     await asyncio.to_thread(target.start, options.pin)
     session: Session | None = None
     try:
-        world = await target.make_world(n_users, groups or [], dms or [], options.setup)
+        world = await target.make_world(n_users, groups or [], dms or [], mode)
         session = Session(target, world)
         if connect:
             await session.connect()
-        yield session
+        with profiled(target, options):
+            yield session
     finally:
         if session is not None:
             await session.close()
         await asyncio.to_thread(target.stop)
+
+
+@contextlib.contextmanager
+def profiled(target: Target, options: Options) -> Iterator[None]:
+    """py-spy record the server (collapsed stacks) while the block runs, if asked."""
+    spy = shutil.which("py-spy")
+    if not options.profile_dir or spy is None or target.server is None:
+        yield
+        return
+    assert target.server.process is not None
+    Path(options.profile_dir).mkdir(parents=True, exist_ok=True)
+    out = Path(options.profile_dir) / f"{options.current}-{target.name}.txt"
+    recorder = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(target.server.process.pid),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--nonblocking",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        try:
+            recorder.wait(30)
+        except subprocess.TimeoutExpired:
+            recorder.kill()
 
 
 Plan = Callable[[int], tuple[str, int]]  # message index -> (conversation id, sender index)

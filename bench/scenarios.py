@@ -14,6 +14,7 @@ from bench.runner import Options, Session, load, running
 from bench.targets import Target
 
 SATURATION_STEPS = [50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 800]
+BELOW_STEPS = [40, 30, 20, 10]  # only when the first step already fails
 P99_LIMIT_MS = 100.0
 
 Row = dict[str, Any]
@@ -30,7 +31,7 @@ def _only_group(session: Session) -> str:
 async def dm_latency(target: Target, options: Options) -> list[Row]:
     pairs = 50
     dms = [(2 * p, 2 * p + 1) for p in range(pairs)]
-    async with running(target, options, 2 * pairs, dms=dms) as session:
+    async with running(target, options, 2 * pairs, dms=dms, api_setup=True) as session:
         by_pair = {tuple(m): c for c, m in session.world.conversations.items()}
         order = [by_pair[(a, b)] for a, b in dms]
 
@@ -78,6 +79,15 @@ async def group_saturation(target: Target, options: Options) -> list[Row]:
                 break
             knee = rate
             await asyncio.sleep(0.5)
+        if knee is None:  # below the first step: find the order of magnitude
+            for rate in BELOW_STEPS:
+                await asyncio.sleep(2.0)
+                row = await load(session, lambda i: (group, i % members), rate, step_s, f"s{rate}")
+                row["passed"] = _passes(row)
+                rows.append({"scenario": "group100-saturation", "members": members, **row})
+                if row["passed"]:
+                    knee = rate
+                    break
     for row in rows:
         row["knee_msgs_per_s"] = knee
         row["knee_deliveries_per_s"] = knee * members if knee else None
@@ -195,12 +205,64 @@ async def idle(target: Target, options: Options) -> list[Row]:
         ]
 
 
+async def request_costs(target: Target, options: Options) -> list[Row]:
+    """Server CPU per request, closed loop (4 in flight), by kind of request: the framework
+    floor (health), + token check (/me), + a read transaction (a page of messages), + a
+    send (write transaction, fsync, event, fan-out to the two sockets of a dm)."""
+    count = 300 if options.quick else 1000
+    async with running(target, options, 2, dms=[(0, 1)], api_setup=True) as session:
+        assert target.server is not None
+        dm = _only_group(session)
+        token = session.world.users[0].token
+        pool = session.pool
+        kinds: dict[str, Callable[[int], bytes]] = {
+            "GET /health": lambda i: pool.request_bytes("GET", "/api/v1/health", token, b""),
+        }
+        if target.name == "knock":
+            kinds["GET /me"] = lambda i: pool.request_bytes("GET", "/api/v1/me", token, b"")
+            kinds["GET messages?limit=1"] = lambda i: pool.request_bytes(
+                "GET", f"/api/v1/conversations/{dm}/messages?limit=1", token, b""
+            )
+
+        def send(i: int) -> bytes:
+            body = f'{{"client_msg_id":"rq-{i}","text":"request cost {i}"}}'.encode()
+            return pool.request_bytes("POST", f"/api/v1/conversations/{dm}/messages", token, body)
+
+        kinds["POST message (dm)"] = send
+        results = {}
+        for name, make in kinds.items():
+            statuses: list[int] = []
+            todo = iter(range(count))
+
+            async def worker(
+                make: Callable[[int], bytes] = make,
+                todo: Any = todo,
+                statuses: list[int] = statuses,
+            ) -> None:
+                for i in todo:
+                    status, _ = await pool.send(make(i))
+                    statuses.append(status)
+
+            await asyncio.sleep(0.3)
+            cpu0, t0 = target.server.cpu(), now()
+            await asyncio.gather(*(worker() for _ in range(4)))
+            cpu, wall = target.server.cpu() - cpu0, now() - t0
+            results[name] = {
+                "requests": count,
+                "ok": sum(1 for st in statuses if st < 300),
+                "cpu_us_per_request": round(cpu / count * 1e6, 1),
+                "requests_per_s": round(count / wall, 1),
+            }
+        return [{"scenario": "request-costs", "members": 2, "requests": results}]
+
+
 Scenario = Callable[[Target, Options], Any]
 
 
 def catalog(options: Options) -> dict[str, tuple[Scenario, bool]]:
     """name -> (function, also run on the bare baseline)."""
     return {
+        "request-costs": (request_costs, True),
         "dm-latency": (dm_latency, True),
         "group100-steady": (
             lambda t, o: group_steady(t, o, 100, 50.0, "group100-steady"),

@@ -173,7 +173,7 @@ class KnockTarget(Target):
     ) -> World:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        mode = setup if setup != "auto" else ("api" if n_users <= API_SETUP_MAX else "seed")
+        mode = setup
         limits = httpx.Limits(max_connections=32)
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{self.port}/api/v1", limits=limits, timeout=120
