@@ -35,6 +35,7 @@ class Dataset:
     dm: list[tuple[int, str]]  # between me (0) and person 1
     dm2: list[tuple[int, str]]  # between me (0) and person 2
     second_group_script: list[tuple[int, str]]
+    guest: str = "Guest"  # someone outside the team, for the join screen
     readers: list[int] = field(default_factory=list)  # who reads the group to the end
 
 
@@ -64,6 +65,7 @@ EN = Dataset(
         (0, "Perfect. Let's do a final check-in at 16:00 🙌", None),
     ],
     readers=[1, 2],
+    guest="Noah Kim",
     dm=[
         (1, "Deep links are fine on Android 12+, one redirect issue on 11."),
         (0, "Thanks! Is it a blocker for Thursday?"),
@@ -96,6 +98,7 @@ ZH = Dataset(
         (0, "太好了，下午 4 点最后碰一下 🙌", None),
     ],
     readers=[1, 2],
+    guest="赵敏",
     dm=[
         (1, "安卓 12 以上的深度链接都没问题，11 上有一个跳转问题。"),
         (0, "谢谢！会影响周四发布吗？"),
@@ -117,8 +120,8 @@ class Seeder:
         answer.raise_for_status()
         return answer.json() if answer.content else None
 
-    def seed(self, data: Dataset) -> str:
-        """Creates the team and its conversations; returns my email."""
+    def seed(self, data: Dataset) -> tuple[str, str, str]:
+        """Creates the team and its conversations; returns my email, a guest's and an invite."""
         people: list[dict[str, str]] = []
         for name, email in zip(data.people, data.emails, strict=True):
             answer = self.http.post(
@@ -187,7 +190,10 @@ class Seeder:
         dm = conversation("dm", [1])
         for sender, text in data.dm:
             say(dm, sender, text)
-        return me["email"]
+        guest_email = "guest@" + data.emails[0].split("@")[1]
+        guest = {"email": guest_email, "password": PASSWORD, "display_name": data.guest}
+        self.http.post("/auth/register", json=guest).raise_for_status()
+        return me["email"], guest_email, str(invite["code"])
 
 
 def sign_in(page: Page, base: str, email: str) -> None:
@@ -204,7 +210,10 @@ def shoot(page: Page, name: str) -> None:
     print("wrote", name)
 
 
-def capture(browser: Browser, base: str, data: Dataset, email: str, layout: str) -> None:
+def capture(
+    browser: Browser, base: str, data: Dataset, seeded: tuple[str, str, str], layout: str
+) -> None:
+    email, guest_email, invite_code = seeded
     lang = "en" if data.locale.startswith("en") else "zh-CN"
     phone = layout == "phone"
     context = browser.new_context(
@@ -246,11 +255,33 @@ def capture(browser: Browser, base: str, data: Dataset, email: str, layout: str)
 
     page.goto(base + "/team")
     page.get_by_test_id("team-member").first.wait_for()
+    page.locator(".invite-card button").first.click()
+    page.get_by_test_id("invite-url").wait_for()
     shoot(page, f"{prefix}-team")
     if phone:
         page.goto(base + "/me")
         page.get_by_role("radiogroup").wait_for()
         shoot(page, f"{prefix}-me")
+    context.close()
+
+    # Someone outside the team opens the invite link.
+    context = browser.new_context(
+        viewport=PHONE if phone else DESKTOP,
+        locale=data.locale,
+        is_mobile=phone,
+        has_touch=phone,
+        device_scale_factor=2 if phone else 1,
+        service_workers="block",
+    )
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.locator("input[name=email]").fill(guest_email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("button[type=submit]").click()
+    page.locator(".onboarding-card").wait_for()
+    page.goto(f"{base}/join/{invite_code}")
+    page.locator(".join-team h1").wait_for()
+    shoot(page, f"{prefix}-join")
     context.close()
 
 
@@ -270,13 +301,13 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, knock_server(Path(tmp)) as base:
         seeder = Seeder(base)
-        emails = {data.locale: seeder.seed(data) for data in (EN, ZH)}
+        seeded = {data.locale: seeder.seed(data) for data in (EN, ZH)}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for data in (EN, ZH):
                 for layout in ("desktop", "phone"):
-                    capture(browser, base, data, emails[data.locale], layout)
-            capture_dark(browser, base, EN, emails[EN.locale])
+                    capture(browser, base, data, seeded[data.locale], layout)
+            capture_dark(browser, base, EN, seeded[EN.locale][0])
             browser.close()
 
 

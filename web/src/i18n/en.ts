@@ -91,6 +91,7 @@ export const en = {
   'join.invalid': 'This invite link is invalid, expired or used up.',
   'join.ask': 'Ask whoever sent it for a new link.',
   'join.goHome': 'Go to my chats',
+  'join.notNow': 'Not now',
 
   'chats.title': 'Chats',
   'chats.search': 'Search chats',

@@ -93,6 +93,7 @@ export const zhCN: Record<MessageKey, string> = {
   'join.invalid': '邀请链接无效、已过期或已用完。',
   'join.ask': '请联系发送者获取新的链接。',
   'join.goHome': '前往我的消息',
+  'join.notNow': '暂不加入',
 
   'chats.title': '消息',
   'chats.search': '搜索会话',

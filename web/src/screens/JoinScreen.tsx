@@ -54,6 +54,9 @@ export function JoinScreen({ code }: { code: string }) {
             <button type="button" className="button button-primary button-block" onClick={() => accept.mutate()} disabled={accept.isPending}>
               {t('join.accept')}
             </button>
+            <button type="button" className="button button-ghost button-block" onClick={() => navigate({ name: 'chats' })}>
+              {t('join.notNow')}
+            </button>
           </>
         )}
       </div>
