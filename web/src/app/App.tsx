@@ -15,8 +15,17 @@ const PENDING_INVITE_KEY = 'knock.pendingInvite';
 
 export function App({ queryClient }: { queryClient: QueryClient }) {
   const route = useRoute();
-  const [session, setSession] = useState<Session | null>(null);
-  const current = useRef<Session | null>(null);
+  const signOutRef = useRef<() => void>(() => {});
+  // A saved sign-in starts its session before the first paint: no flash of the sign-in page.
+  const [session, setSession] = useState<Session | null>(() => {
+    const saved = loadAuth();
+    if (!saved) {
+      configureHttp({ token: () => null, onUnauthorized: () => {} });
+      return null;
+    }
+    return openSession(saved, queryClient, () => signOutRef.current());
+  });
+  const current = useRef<Session | null>(session);
   current.current = session;
 
   const signOut = useCallback(() => {
@@ -26,21 +35,7 @@ export function App({ queryClient }: { queryClient: QueryClient }) {
     setSession(null);
     navigate({ name: 'login' }, { replace: true });
   }, [queryClient]);
-
-  const begin = useCallback(
-    (auth: { token: string; user: AuthResult['user'] }) => {
-      configureHttp({ token: () => auth.token, onUnauthorized: signOut });
-      setSession(new Session(auth.token, auth.user, queryClient, signOut));
-    },
-    [queryClient, signOut],
-  );
-
-  // Resume a saved sign-in once.
-  useEffect(() => {
-    const saved = loadAuth();
-    if (saved) begin(saved);
-    else configureHttp({ token: () => null, onUnauthorized: () => {} });
-  }, [begin]);
+  signOutRef.current = signOut;
 
   useEffect(() => {
     if (!session) return;
@@ -50,7 +45,7 @@ export function App({ queryClient }: { queryClient: QueryClient }) {
 
   const onAuthenticated = (result: AuthResult) => {
     saveAuth(result);
-    begin(result);
+    setSession(openSession(result, queryClient, () => signOutRef.current()));
     const pending = sessionStorage.getItem(PENDING_INVITE_KEY);
     if (pending) {
       sessionStorage.removeItem(PENDING_INVITE_KEY);
@@ -80,4 +75,9 @@ export function App({ queryClient }: { queryClient: QueryClient }) {
       {route.name === 'join' ? <JoinScreen code={route.code} /> : <Shell route={route} onLogout={logout} />}
     </SessionContext.Provider>
   );
+}
+
+function openSession(auth: { token: string; user: AuthResult['user'] }, queryClient: QueryClient, onSignedOut: () => void): Session {
+  configureHttp({ token: () => auth.token, onUnauthorized: onSignedOut });
+  return new Session(auth.token, auth.user, queryClient, onSignedOut);
 }

@@ -73,11 +73,25 @@ export class Session {
         },
       },
     });
+    this.prime();
+  }
+
+  /** Fills the store from the device (outbox, snapshot), so the first paint already shows it. */
+  private prime(): void {
+    this.store.dispatch({ kind: 'session.started', meId: this.me.id, outbox: loadOutbox(localStorage, this.me.id) });
+    const snapshot = loadSnapshot(localStorage, this.me.id);
+    if (!snapshot) return;
+    for (const [key, data] of snapshot.queries ?? []) {
+      // updatedAt 0: shown at once, and refetched as soon as the server answers.
+      if (this.queryClient.getQueryData(key) === undefined) this.queryClient.setQueryData(key, data, { updatedAt: 0 });
+    }
+    for (const action of restoreActions(snapshot)) this.store.dispatch(action);
+    this.restored = new Set(snapshot.conversations.map((c) => c.id));
   }
 
   start(): void {
-    this.store.dispatch({ kind: 'session.started', meId: this.me.id, outbox: loadOutbox(localStorage, this.me.id) });
-    this.restoreSnapshot();
+    this.prime();
+    this.keepSnapshot();
     let lastOutbox = this.store.getState().outbox;
     this.unsubscribeOutbox = this.store.subscribe(() => {
       const outbox = this.store.getState().outbox;
@@ -90,16 +104,7 @@ export class Session {
     this.connection.start(null);
   }
 
-  private restoreSnapshot(): void {
-    const snapshot = loadSnapshot(localStorage, this.me.id);
-    if (snapshot) {
-      for (const [key, data] of snapshot.queries ?? []) {
-        // updatedAt 0: shown at once, and refetched as soon as the server answers.
-        if (this.queryClient.getQueryData(key) === undefined) this.queryClient.setQueryData(key, data, { updatedAt: 0 });
-      }
-      for (const action of restoreActions(snapshot)) this.store.dispatch(action);
-      this.restored = new Set(snapshot.conversations.map((c) => c.id));
-    }
+  private keepSnapshot(): void {
     const save = () => {
       this.snapshotTimer = null;
       const queries = this.queryClient
