@@ -12,7 +12,7 @@ export type AuthResult = Schemas['AuthOut'];
 export type Org = Schemas['OrgOut'];
 export type OrgRole = Org['role'];
 export type OrgMember = Schemas['MemberOut'];
-export type OrgMemberPage = Schemas['knock__features__orgs__schemas__MemberPage'];
+export type OrgMemberPage = Schemas['OrgMemberPage'];
 export type Department = Schemas['DepartmentOut'];
 export type Invite = Schemas['InviteOut'];
 export type InvitePreview = Schemas['InvitePreview'];
@@ -23,7 +23,7 @@ export type Conversation = Schemas['ConversationOut'];
 export type ConversationPage = Schemas['ConversationPage'];
 export type ConversationKind = Conversation['kind'];
 export type ConversationMember = Schemas['ConversationMemberOut'];
-export type ConversationMemberPage = Schemas['knock__features__conversations__schemas__MemberPage'];
+export type ConversationMemberPage = Schemas['ConversationMemberPage'];
 export type Receipts = Schemas['MessageReceiptsOut'];
 
 export type ReceiptRange = Events.ReceiptRange;

@@ -30,10 +30,10 @@ from knock.features.conversations.models import Conversation, ConversationMember
 from knock.features.conversations.schemas import (
     DEFAULT_GROUP_TITLE,
     ConversationMemberOut,
+    ConversationMemberPage,
     ConversationOut,
     ConversationPage,
     CreateConversationIn,
-    MemberPage,
 )
 from knock.features.messages.schemas import MessageOut
 from knock.features.orgs.actions import access_org, check_org_members, is_admin
@@ -324,7 +324,7 @@ class Conversations:
 
     async def members(
         self, user_id: str, conversation_id: str, after: str | None, limit: int
-    ) -> MemberPage:
+    ) -> ConversationMemberPage:
         async with self._db.read() as session:
             await access_conversation(session, user_id, conversation_id)
             rows = await repo.members_page(session, conversation_id, after, limit + 1)
@@ -339,7 +339,7 @@ class Conversations:
             )
             for m, name in rows[:limit]
         ]
-        return MemberPage(items=items, next_after=items[-1].user_id if more else None)
+        return ConversationMemberPage(items=items, next_after=items[-1].user_id if more else None)
 
     async def do_add_members(
         self, user_id: str, conversation_id: str, user_ids: list[str]

@@ -13,10 +13,10 @@ from knock.features.conversations.schemas import (
     MEMBER_PAGE_MAX,
     AddedMembersOut,
     AddMembersIn,
+    ConversationMemberPage,
     ConversationOut,
     ConversationPage,
     CreateConversationIn,
-    MemberPage,
     UpdateConversationIn,
 )
 
@@ -69,7 +69,7 @@ def build_router(conversations: Conversations, current_viewer: ViewerDependency)
         viewer: CurrentViewer,
         after: Annotated[str | None, Query(max_length=26)] = None,
         limit: Annotated[int, Query(ge=1, le=MEMBER_PAGE_MAX)] = MEMBER_PAGE_DEFAULT,
-    ) -> MemberPage:
+    ) -> ConversationMemberPage:
         """The conversation's members with their read position, by user id. Its members only."""
         return await conversations.members(viewer.user_id, conversation_id, after, limit)
 

@@ -65,7 +65,7 @@ class ConversationMemberOut(BaseModel):
     joined_at: Timestamp
 
 
-class MemberPage(BaseModel):
+class ConversationMemberPage(BaseModel):
     items: list[ConversationMemberOut]
     next_after: str | None
 

@@ -34,10 +34,10 @@ from knock.features.orgs.schemas import (
     InviteOut,
     InvitePreview,
     MemberOut,
-    MemberPage,
     MemberUpdateIn,
     OrgIn,
     OrgList,
+    OrgMemberPage,
     OrgOut,
 )
 
@@ -184,13 +184,13 @@ class Orgs:
 
     async def list_members(
         self, viewer: Viewer, org_id: str, after: str | None, limit: int
-    ) -> MemberPage:
+    ) -> OrgMemberPage:
         async with self._db.read() as session:
             await access_org(session, viewer.user_id, org_id)
             members = await repo.members_page(session, org_id, after, limit + 1)
             items = await member_outs(session, members[:limit])
         next_after = items[-1].user_id if len(members) > limit else None
-        return MemberPage(items=items, next_after=next_after)
+        return OrgMemberPage(items=items, next_after=next_after)
 
     async def do_update_member(
         self, viewer: Viewer, org_id: str, user_id: str, body: MemberUpdateIn

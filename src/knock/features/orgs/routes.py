@@ -15,10 +15,10 @@ from knock.features.orgs.schemas import (
     InviteOut,
     InvitePreview,
     MemberOut,
-    MemberPage,
     MemberUpdateIn,
     OrgIn,
     OrgList,
+    OrgMemberPage,
     OrgOut,
 )
 
@@ -48,7 +48,7 @@ def build_router(orgs: Orgs, current_viewer: ViewerDependency) -> APIRouter:
         viewer: CurrentViewer,
         after: Annotated[str | None, Query(max_length=26)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    ) -> MemberPage:
+    ) -> OrgMemberPage:
         """The team's members by user id, a page at a time. Members only."""
         return await orgs.list_members(viewer, org_id, after, limit)
 

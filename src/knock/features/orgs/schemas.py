@@ -41,7 +41,7 @@ class MemberOut(BaseModel):
     joined_at: Timestamp
 
 
-class MemberPage(BaseModel):
+class OrgMemberPage(BaseModel):
     items: list[MemberOut]
     next_after: str | None = Field(
         description="Pass as `after` for the next page; null on the last page."
