@@ -7,6 +7,8 @@ and Simplified Chinese, against a real server seeded with a small, believable te
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -206,7 +208,13 @@ def sign_in(page: Page, base: str, email: str) -> None:
 
 def shoot(page: Page, name: str) -> None:
     page.wait_for_timeout(400)  # let transitions settle
-    page.screenshot(path=str(OUT / f"{name}.png"))
+    path = OUT / f"{name}.png"
+    page.screenshot(path=str(path))
+    if shutil.which("pngquant"):  # a third of the size, no visible difference
+        subprocess.run(
+            ["pngquant", "--quality=80-95", "--speed=1", "--force", "--ext=.png", str(path)],
+            check=False,
+        )
     print("wrote", name)
 
 

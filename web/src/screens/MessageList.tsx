@@ -37,6 +37,7 @@ export function MessageList({ conversation, names, onReply, onEdit, onShowReceip
   const lastHeight = useRef(0);
   const lastFirstSeq = useRef<number | null>(null);
   const lastCount = useRef(0);
+  const lastPending = useRef(pending.length);
   const [showJump, setShowJump] = useState(false);
   const [loadingOlder, setLoadingOlder] = useState(false);
 
@@ -65,7 +66,7 @@ export function MessageList({ conversation, names, onReply, onEdit, onShowReceip
     if (grewAbove) {
       el.scrollTop += el.scrollHeight - lastHeight.current;
     } else if (rowCount > lastCount.current) {
-      const mineJustSent = pending.length > 0 && pending.at(-1)!.attempts === 0 && pending.at(-1)!.status === 'queued';
+      const mineJustSent = pending.length > lastPending.current;
       if (atBottom.current || mineJustSent || lastCount.current === 0) {
         el.scrollTop = el.scrollHeight;
         atBottom.current = true;
@@ -76,6 +77,7 @@ export function MessageList({ conversation, names, onReply, onEdit, onShowReceip
     lastHeight.current = el.scrollHeight;
     lastFirstSeq.current = firstSeq;
     lastCount.current = rowCount;
+    lastPending.current = pending.length;
   });
 
   useEffect(() => {
