@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import httpx
@@ -81,6 +81,19 @@ def pids_named(*names: str) -> list[int]:
     return found
 
 
+def pids_matching(names: tuple[str, ...], needles: tuple[str, ...]) -> list[int]:
+    """Processes named one of ``names`` whose command line holds one of ``needles``."""
+    found = []
+    for pid in pids_named(*names):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if any(n in cmdline for n in needles):
+            found.append(pid)
+    return found
+
+
 def cpu_seconds(pids: Iterable[int]) -> float:
     """utime + stime of these processes (seconds; a process that is gone counts 0)."""
     total = 0
@@ -92,6 +105,15 @@ def cpu_seconds(pids: Iterable[int]) -> float:
         fields = stat[stat.rfind(")") + 2 :].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
     return total / TICK
+
+
+def cpu_busy(cpu: int) -> float:
+    """Seconds CPU ``cpu`` has spent busy (everything but idle and iowait) since boot."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith(f"cpu{cpu} "):
+            v = [int(x) for x in line.split()[1:]]
+            return (sum(v[:8]) - v[3] - v[4]) / TICK
+    return 0.0
 
 
 def rss_bytes(pids: Iterable[int]) -> int:
@@ -108,12 +130,19 @@ class Server:
     """A server process on 127.0.0.1, pinned to the server CPU where possible."""
 
     def __init__(
-        self, argv: list[str], env: dict[str, str], port: int, *, extra_pids: list[int]
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        port: int,
+        *,
+        extra_pids: Callable[[], list[int]] | None = None,
     ) -> None:
         self.argv = argv
         self.env = env
         self.port = port
-        self.extra_pids = extra_pids  # PostgreSQL / Redis processes that serve this run
+        # PostgreSQL / Redis processes that serve this run (looked up at every sample:
+        # PostgreSQL starts a backend per connection).
+        self.extra_pids = extra_pids or (lambda: [])
         self.process: subprocess.Popen[bytes] | None = None
         self.pinned = False
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while it runs
@@ -154,7 +183,7 @@ class Server:
     @property
     def pids(self) -> list[int]:
         assert self.process is not None
-        return tree(self.process.pid) + self.extra_pids
+        return tree(self.process.pid) + self.extra_pids()
 
     def cpu(self) -> float:
         return cpu_seconds(self.pids)

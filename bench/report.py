@@ -25,8 +25,8 @@ def _load_table(rows: list[Row]) -> list[str]:
     lines = [
         "| scenario | server | members | msg/s offered | deliveries/s | p50 ms | p95 ms | "
         "p99 ms | lost | µs CPU/delivery | server CPU | RSS MB | generator CPU | "
-        "loop lag p99 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "loop lag p99 ms | others on CPU 0 / 1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         name = r["scenario"]
@@ -37,7 +37,8 @@ def _load_table(rows: list[Row]) -> list[str]:
             f"{_f(r['deliveries_per_s'], 0)} | {_f(r['p50_ms'], 2)} | {_f(r['p95_ms'], 2)} | "
             f"{_f(r['p99_ms'], 2)} | {r['lost']} | {_f(r['cpu_us_per_delivery'])} | "
             f"{_pct(r['server_cpu_util'])} | {_f(r['rss_mb'])} | "
-            f"{_pct(r['generator_cpu_util'])} | {_f(r['loop_lag_p99_ms'], 2)} |"
+            f"{_pct(r['generator_cpu_util'])} | {_f(r['loop_lag_p99_ms'], 2)} | "
+            f"{_pct(r.get('others_on_server_cpu'))} / {_pct(r.get('others_on_generator_cpu'))} |"
         )
     return lines
 

@@ -17,6 +17,7 @@ import orjson
 
 from bench.client import HTTPPool, Received, WSClient, connect_ws, now
 from bench.metrics import LoopLag, own_cpu, pct, summary_ms
+from bench.procs import GENERATOR_CPU, SERVER_CPU, cpu_busy
 from bench.targets import API_SETUP_MAX, Target, World
 
 DRAIN_MAX_S = 10.0
@@ -208,6 +209,7 @@ async def load(
     lag = LoopLag()
     lag.start()
     cpu0, gen0, rss0 = target.server.cpu(), own_cpu(), target.server.rss()
+    busy0 = (cpu_busy(SERVER_CPU), cpu_busy(GENERATOR_CPU))
     t0 = now()
     tasks = []
     for i in range(count):
@@ -229,6 +231,7 @@ async def load(
             break
         await asyncio.sleep(0.01)
     cpu1, gen1, t1 = target.server.cpu(), own_cpu(), now()
+    busy1 = (cpu_busy(SERVER_CPU), cpu_busy(GENERATOR_CPU))
     rss1 = target.server.rss()
     lag_stats = lag.stop()
 
@@ -273,6 +276,13 @@ async def load(
         "rss_mb": round(rss1 / 2**20, 1),
         "rss_start_mb": round(rss0 / 2**20, 1),
         "generator_cpu_util": round((gen1 - gen0) / max(t1 - t0, 1e-9), 3),
+        # Noise: how busy the two CPUs were with everything else (other people's work).
+        "others_on_server_cpu": round(
+            max(0.0, busy1[0] - busy0[0] - server_cpu) / max(t1 - t0, 1e-9), 3
+        ),
+        "others_on_generator_cpu": round(
+            max(0.0, busy1[1] - busy0[1] - (gen1 - gen0)) / max(t1 - t0, 1e-9), 3
+        ),
         **lag_stats,
         "send_lag_p99_ms": round(pct(ordered_lag, 0.99) * 1000, 2),
         "http_p50_ms": round(pct(ordered_http, 0.5) * 1000, 2),

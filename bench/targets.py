@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench.procs import Server, free_port, pids_named
+from bench.procs import Server, free_port, pids_matching
 
 API_SETUP_MAX = 200
 PASSWORD = "correct horse battery staple"  # noqa: S105 - bench users
@@ -83,7 +83,7 @@ class BareTarget(Target):
         self.port = free_port()
         argv = [sys.executable, "-m", "bench.bare", "--port", str(self.port)]
         env = {**os.environ, "PYTHONPATH": os.getcwd()}
-        self.server = Server(argv, env, self.port, extra_pids=[])
+        self.server = Server(argv, env, self.port)
         self.server.start(pin)
 
     async def make_world(
@@ -127,7 +127,7 @@ class KnockTarget(Target):
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("KNOCK_")}
         env.update({"KNOCK_DATA_DIR": data_dir, "KNOCK_LOG_LEVEL": "warning"})
-        extra: list[int] = []
+        needles: list[str] = []
         if self.postgres:
             from sqlalchemy.engine import make_url
 
@@ -146,15 +146,22 @@ class KnockTarget(Target):
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-            extra += pids_named("postgres")
+            # This run's backends and the shared writers (WAL, checkpoints, background).
+            needles += [self._pg_name, "walwriter", "checkpointer", "background writer"]
         else:
             self.database_url = f"sqlite+aiosqlite:///{data_dir}/knock.db"
         if self.redis:
             env["KNOCK_BROKER_URL"] = self.redis
             env["KNOCK_BROKER_PREFIX"] = f"knockbench-{uuid.uuid4().hex[:8]}"
-            extra += pids_named("redis-server")
+            needles.append("redis-server")
         argv = [sys.executable, "-m", "knock", "serve", "--port", str(self.port)]
-        self.server = Server(argv, env, self.port, extra_pids=extra)
+        found = tuple(needles)
+        self.server = Server(
+            argv,
+            env,
+            self.port,
+            extra_pids=lambda: pids_matching(("postgres", "redis-server"), found) if found else [],
+        )
         self.server.start(pin)
 
     def stop(self) -> None:
