@@ -14,8 +14,10 @@ import datetime as dt
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -72,6 +74,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--redis", default="", help="broker URL (with --postgres)")
     parser.add_argument("--out", default=str(OUT_DIR), help="where the JSON goes")
     parser.add_argument(
+        "--commit",
+        default="",
+        help="bench this commit (git archive of src/ and migrations/ into a temporary "
+        "directory) instead of the working tree, which others may be editing",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="py-spy the server under load (uv run --with py-spy python -m bench --profile)",
@@ -126,8 +134,29 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {"rows": rows, "errors": errors}
 
 
+def snapshot(commit: str) -> tuple[str, str]:
+    """Extract src/ and migrations/ of a commit; answers (directory, resolved commit)."""
+    resolved = subprocess.run(
+        ["git", "rev-parse", "--short", commit], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    root = tempfile.mkdtemp(prefix=f"knock-bench-{resolved}-")
+    archive = subprocess.run(
+        ["git", "archive", resolved, "src", "migrations"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", root], input=archive, check=True)
+    return root, resolved
+
+
 def main() -> None:
     args = parse()
+    source = ""
+    if args.commit:
+        root, args.commit = snapshot(args.commit)
+        source = os.path.join(root, "src")
+        sys.path.insert(0, source)  # the seeding code imports knock's models too
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            p for p in (source, os.getcwd(), os.environ.get("PYTHONPATH", "")) if p
+        )
     pinned = (not args.no_pin) and pin_self()
     _raise_nofile()
     import uvloop
@@ -137,7 +166,13 @@ def main() -> None:
     info["pinned"] = pinned
     info["database"] = "postgresql" if args.postgres else "sqlite"
     info["broker"] = "redis" if args.redis else "memory"
-    result = uvloop.run(run(args))
+    if args.commit:
+        info["commit"] = f"{args.commit} (snapshot)"
+    try:
+        result = uvloop.run(run(args))
+    finally:
+        if source:
+            shutil.rmtree(os.path.dirname(source), ignore_errors=True)
     info["total_s"] = round(time.monotonic() - started, 1)
     document = {"machine": info, **result}
     out = Path(args.out)
