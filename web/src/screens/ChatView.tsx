@@ -1,5 +1,5 @@
 import { ArrowLeft, Info } from 'lucide-react';
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Message } from '../api/types';
 import { useChat, useIsDesktop, useSession } from '../app/context';
 import { useNames, useOrgMembers } from '../app/orgs';
@@ -24,6 +24,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
   const [infoOpen, setInfoOpen] = useState(false);
   const [receiptsFor, setReceiptsFor] = useState<Message | null>(null);
   const [missing, setMissing] = useState(false);
+  const heading = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => {
     if (conv || !loaded) return;
@@ -42,6 +43,14 @@ export function ChatView({ conversationId }: { conversationId: string }) {
     if (!session.store.getState().messages[conversationId]?.items.length) void session.loadLatest(conversationId).catch(() => undefined);
     void session.loadMembers(conversationId).catch(() => undefined);
   }, [hasConv, conversationId, session]);
+
+  // Opening a chat moves focus into it: to the composer on a desktop (type at once), to the
+  // title on a phone (no keyboard popping up; screen readers announce where they are).
+  useEffect(() => {
+    if (!hasConv) return;
+    if (desktop) document.querySelector<HTMLTextAreaElement>('[data-testid="composer"]')?.focus();
+    else heading.current?.focus();
+  }, [hasConv, conversationId, desktop]);
 
   const peer = useMemo(() => orgMembers?.find((m) => m.user_id === conv?.peer_id), [orgMembers, conv?.peer_id]);
 
@@ -62,7 +71,9 @@ export function ChatView({ conversationId }: { conversationId: string }) {
           )}
           <Avatar id={conv.kind === 'dm' ? (conv.peer_id ?? conv.id) : conv.id} name={title} size="md" group={conv.kind === 'group'} />
           <div className="chat-heading">
-            <h1 id="chat-title">{title}</h1>
+            <h1 id="chat-title" ref={heading} tabIndex={-1}>
+              {title}
+            </h1>
             <p className="chat-subtitle">{subtitle}</p>
           </div>
           <button
