@@ -84,6 +84,18 @@ def markdown(document: dict[str, Any]) -> str:
                 )
                 + "."
             )
+            ceilings = []
+            for t in knees:
+                steps = [r for r in load_rows if r["scenario"] == "group100-saturation"]
+                cost = [r["cpu_us_per_delivery"] for r in steps if r["target"] == t]
+                if cost and all(cost):
+                    best = min(cost)
+                    ceilings.append(f"{t} {1e6 / best:,.0f} deliveries/s ({best:.0f} µs each)")
+            out.append("")
+            out.append(
+                "CPU-bound ceiling (one core ÷ the lowest CPU per delivery of the steps; robust "
+                "to neighbours, unlike the latency knee): " + ", ".join(ceilings) + "."
+            )
             out.append("")
     for r in rows:
         if r["scenario"] == "reconnect-catchup":

@@ -209,7 +209,7 @@ async def request_costs(target: Target, options: Options) -> list[Row]:
     """Server CPU per request, closed loop (4 in flight), by kind of request: the framework
     floor (health), + token check (/me), + a read transaction (a page of messages), + a
     send (write transaction, fsync, event, fan-out to the two sockets of a dm)."""
-    count = 300 if options.quick else 1000
+    count = 200 if options.quick else 1000
     async with running(target, options, 2, dms=[(0, 1)], api_setup=True) as session:
         assert target.server is not None
         dm = _only_group(session)
