@@ -68,6 +68,26 @@ class Settings(BaseSettings):
     )
     password_hash_time_cost: int = Field(2, ge=2, description="argon2id passes.")
 
+    media_max_image_bytes: int = Field(
+        20 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024, description="Largest image upload."
+    )
+    media_max_image_pixels: int = Field(
+        50_000_000, ge=1, le=200_000_000, description="Most pixels an image (all frames) may have."
+    )
+    media_max_audio_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="Largest audio upload."
+    )
+    media_max_audio_s: int = Field(300, ge=1, le=3600, description="Longest voice message.")
+    burn_max_age_s: int = Field(
+        7 * 24 * 3600,
+        ge=60,
+        description="A burn-after-reading message is purged this long after sending, "
+        "opened or not.",
+    )
+    burn_purge_interval_s: float = Field(
+        15.0, gt=0, le=60, description="How often expired burn-after-reading messages are purged."
+    )
+
     @field_validator("ws_allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:

@@ -21,6 +21,9 @@ from knock.features.accounts import routes as accounts_routes
 from knock.features.accounts.actions import Accounts
 from knock.features.conversations import routes as conversations_routes
 from knock.features.conversations.actions import Conversations
+from knock.features.media import routes as media_routes
+from knock.features.media.actions import MediaLibrary
+from knock.features.media.store import LocalMediaStore
 from knock.features.messages import actions as messages_actions
 from knock.features.messages import routes as messages_routes
 from knock.features.messages.actions import Messages
@@ -33,6 +36,7 @@ from knock.realtime.eventlog import EventLog
 from knock.realtime.gateway import Gateway
 from knock.realtime.pump import EventPump
 from knock.realtime.registry import Registry
+from knock.workers.burn_purger import BurnPurger
 from knock.workers.event_pruner import EventPruner
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -55,6 +59,8 @@ class Node:
     receipt_coalescer: ReceiptCoalescer
     receipts: Receipts
     event_pruner: EventPruner
+    media: MediaLibrary
+    burn_purger: BurnPurger
 
 
 def build_node(settings: Settings) -> Node:
@@ -70,7 +76,10 @@ def build_node(settings: Settings) -> Node:
         settings,
         remove_from_org_conversations=conversations.do_remove_from_org_conversations_txn,
     )
-    messages = Messages(db, settings)
+    media_store = LocalMediaStore(settings.data_dir / "media")
+    media_store.prepare()
+    media = MediaLibrary(db, settings, media_store, media_store.scratch)
+    messages = Messages(db, settings, media)
     receipt_coalescer = ReceiptCoalescer(db, settings.receipt_coalesce_ms)
     receipts = Receipts(db, settings, receipt_coalescer)
     gateway = Gateway(db, accounts, pump, registry, settings)
@@ -88,6 +97,8 @@ def build_node(settings: Settings) -> Node:
         receipt_coalescer=receipt_coalescer,
         receipts=receipts,
         event_pruner=EventPruner(db, settings.event_retention_s),
+        media=media,
+        burn_purger=BurnPurger(db, media, settings.burn_purge_interval_s),
     )
 
 
@@ -101,9 +112,11 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
         await node.pump.start()
         await node.receipt_coalescer.start()
         await node.event_pruner.start()
+        await node.burn_purger.start()
         try:
             yield
         finally:
+            await node.burn_purger.stop()
             await node.event_pruner.stop()
             await node.receipt_coalescer.stop()
             await node.pump.stop()
@@ -129,6 +142,7 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     api.include_router(orgs_routes.build_router(node.orgs, current_viewer))
     api.include_router(conversations_routes.build_router(node.conversations, current_viewer))
     api.include_router(messages_routes.build_router(node.messages, current_viewer))
+    api.include_router(media_routes.build_router(node.media, current_viewer))
     api.include_router(receipts_routes.build_router(node.receipts, current_viewer))
     app.include_router(api)
     app.add_api_websocket_route("/api/v1/ws", node.gateway.endpoint)

@@ -2,7 +2,9 @@
 
 from knock.core.models import Base
 from knock.features.accounts import models as accounts_models
+from knock.features.burn import models as burn_models
 from knock.features.conversations import models as conversations_models
+from knock.features.media import models as media_models
 from knock.features.messages import models as messages_models
 from knock.features.orgs import models as orgs_models
 from knock.realtime import models as realtime_models
@@ -10,7 +12,9 @@ from knock.realtime import models as realtime_models
 __all__ = [
     "Base",
     "accounts_models",
+    "burn_models",
     "conversations_models",
+    "media_models",
     "messages_models",
     "orgs_models",
     "realtime_models",

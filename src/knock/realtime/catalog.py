@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from knock.core.events import Event
 from knock.features.accounts.events import SessionRevoked
+from knock.features.burn.events import MessageBurned
 from knock.features.conversations.events import (
     ConversationCreated,
     ConversationUpdated,
@@ -58,6 +59,7 @@ EVENT_TYPES: list[type[Event]] = [
     SessionRevoked,
     MessageCreated,
     MessageUpdated,
+    MessageBurned,
     ConversationCreated,
     ConversationUpdated,
     MemberJoined,

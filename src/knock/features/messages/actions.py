@@ -17,6 +17,13 @@ from knock.core.db import Database, Transaction
 from knock.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from knock.core.events import Audience
 from knock.core.ids import ID_LENGTH, new_id
+from knock.features.burn.actions import (
+    BurnState,
+    burn_states,
+    do_open_txn,
+    sealed_state,
+    start_burn_txn,
+)
 from knock.features.conversations.actions import (
     access_conversation,
     advance_read_seq_txn,
@@ -26,14 +33,35 @@ from knock.features.conversations.actions import (
     unread_by_others_of_last,
 )
 from knock.features.conversations.models import Conversation, ConversationMember
+from knock.features.media.actions import (
+    MediaLibrary,
+    attach_media_txn,
+    check_media_for_message_txn,
+    detach_media_txn,
+    media_of_messages,
+)
+from knock.features.media.schemas import MediaOut
 from knock.features.messages import repository as repo
 from knock.features.messages.events import MessageCreated, MessageUpdated
 from knock.features.messages.models import Message
 from knock.features.messages.schemas import MENTION_ALL, MessageOut, MessagePage, SendMessageIn
 from knock.features.orgs.actions import access_org, is_admin
+from knock.realtime.eventlog import last_event_id
+
+# request_hash of a burned message: a retry then gets the burned message back, and no
+# digest of the purged text is kept.
+BURNED_HASH = "burned"
 
 
-def message_out(message: Message, unread_count: int | None = None) -> MessageOut:
+def message_out(
+    message: Message,
+    unread_count: int | None = None,
+    *,
+    media: list[MediaOut] | None = None,
+    burn: BurnState | None = None,
+) -> MessageOut:
+    """The message as one viewer sees it; a sealed burn message has no text and no media."""
+    sealed = burn is not None and burn.sealed
     return MessageOut(
         id=message.id,
         conversation_id=message.conversation_id,
@@ -41,19 +69,49 @@ def message_out(message: Message, unread_count: int | None = None) -> MessageOut
         sender_id=message.sender_id,
         client_msg_id=message.client_msg_id,
         type=message.type,
-        text=message.text,
+        text="" if sealed else message.text,
         reply_to_id=message.reply_to_id,
         mentions=orjson.loads(message.mentions),
         created_at=message.created_at,
         edited_at=message.edited_at,
         recalled=message.recalled,
         unread_count=unread_count,
+        media=[] if sealed or message.recalled else (media or []),
+        burn_after_s=burn.burn_after_s if burn is not None else None,
+        burn_expires_at=burn.expires_at if burn is not None else None,
+        burned=burn is not None and burn.burned,
     )
+
+
+async def render_messages(
+    session: AsyncSession,
+    viewer_id: str,
+    messages: list[Message],
+    unread: dict[str, int] | None = None,
+) -> list[MessageOut]:
+    """Messages as this viewer sees them, with their media and burn state (two queries)."""
+    burns = [m.id for m in messages if m.burn_after_s is not None]
+    states = await burn_states(session, viewer_id, burns, utcnow()) if burns else {}
+    ids = [m.id for m in messages if m.type != "text" and not m.recalled]
+    media = await media_of_messages(
+        session, [i for i in ids if i not in states or not states[i].sealed]
+    )
+    unread = unread or {}
+    return [
+        message_out(m, unread.get(m.id), media=media.get(m.id), burn=states.get(m.id))
+        for m in messages
+    ]
 
 
 def request_hash(body: SendMessageIn) -> str:
     """SHA-256 of the canonical body: a retry matches it whatever its key order or defaults."""
-    canonical = orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    fields = body.model_dump(mode="json")
+    # Fields added after text messages shipped count only when set, so the digest of a
+    # text message (a retry across an upgrade) does not change.
+    for name, default in (("media_ids", []), ("burn_after_s", None)):
+        if fields.get(name) == default:
+            fields.pop(name)
+    canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -98,12 +156,9 @@ async def last_messages(
     found = await repo.last_messages(session, conversation_ids)
     own = [m.conversation_id for m in found if m.sender_id == user_id]
     unread = await unread_by_others_of_last(session, own, user_id)
-    return {
-        m.conversation_id: message_out(
-            m, unread.get(m.conversation_id, 0) if m.sender_id == user_id else None
-        )
-        for m in found
-    }
+    counts = {m.id: unread.get(m.conversation_id, 0) for m in found if m.sender_id == user_id}
+    rendered = await render_messages(session, user_id, found, counts)
+    return {m.conversation_id: m for m in rendered}
 
 
 async def senders_between(
@@ -115,9 +170,10 @@ async def senders_between(
 
 
 class Messages:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, media: MediaLibrary) -> None:
         self._db = db
         self._settings = settings
+        self._media = media
 
     def _check_text(self, text: str) -> None:
         if len(text) > self._settings.max_text_chars:
@@ -128,6 +184,8 @@ class Messages:
     ) -> tuple[MessageOut, bool]:
         """The new message (True), or the original one when this is a retry (False)."""
         self._check_text(body.text)
+        if body.type == "text" and not body.text:
+            raise InvalidInput("text: a text message needs text.")
         digest = request_hash(body)
         try:
             async with self._db.transaction() as txn:
@@ -162,7 +220,12 @@ class Messages:
             target = await repo.message_by_id(session, body.reply_to_id)
             if target is None or target.conversation_id != conversation_id:
                 raise InvalidInput("reply_to_id: not a message of this conversation.")
+            if target.burn_after_s is not None:
+                raise InvalidInput("reply_to_id: a burn-after-reading message cannot be quoted.")
         mentions = await self._check_mentions(session, user_id, conversation, member, body.mentions)
+        media_ids = await check_media_for_message_txn(session, user_id, body.type, body.media_ids)
+        # Read before this message's events exist: the purge rewrites frames after it.
+        first_event_id = await last_event_id(session) if body.burn_after_s is not None else 0
         now = utcnow()
         # Locks the conversation row: sends to one conversation queue here, so seqs are
         # gapless and in commit order.
@@ -181,26 +244,45 @@ class Messages:
             created_at=now,
             edited_at=None,
             recalled=False,
+            burn_after_s=body.burn_after_s,
         )
         await repo.insert_message_txn(session, message)
+        await attach_media_txn(session, media_ids, message.id, conversation_id)
+        burn: BurnState | None = None
+        if body.burn_after_s is not None:
+            await start_burn_txn(
+                session,
+                message_id=message.id,
+                conversation_id=conversation_id,
+                sender_id=user_id,
+                burn_after_s=body.burn_after_s,
+                max_age_s=self._settings.burn_max_age_s,
+                first_event_id=first_event_id,
+                now=now,
+            )
+            burn = BurnState(body.burn_after_s, sealed=False)
         # The sender has read their own message. No row: they were removed meanwhile.
         if not await advance_read_seq_txn(session, conversation_id, user_id, seq):
             raise NotFound()
+        media = (await media_of_messages(session, media_ids and [message.id])).get(message.id)
+        # One frame for every member: a burn message's frame never holds its content.
+        shared = sealed_state(burn.burn_after_s) if burn is not None else None
         txn.emit(
-            MessageCreated(message=message_out(message)), Audience(conversation_id=conversation_id)
+            MessageCreated(message=message_out(message, media=media, burn=shared)),
+            Audience(conversation_id=conversation_id),
         )
-        return message_out(message, member_count - 1), True
+        return message_out(message, member_count - 1, media=media, burn=burn), True
 
     async def _replay(
         self, session: AsyncSession, user_id: str, existing: Message, digest: str
     ) -> MessageOut:
-        if existing.request_hash != digest:
+        if existing.request_hash not in (digest, BURNED_HASH):
             raise Conflict(
                 "This client_msg_id was already used for another message.",
                 code="client_msg_id_reused",
             )
         counts = await unread_counts(session, user_id, [existing])
-        return message_out(existing, counts.get(existing.id))
+        return (await render_messages(session, user_id, [existing], counts))[0]
 
     async def _check_mentions(
         self,
@@ -246,15 +328,27 @@ class Messages:
             has_more = len(rows) > limit
             page = sorted(rows[:limit], key=lambda m: m.seq)
             counts = await unread_counts(session, user_id, page)
-        return MessagePage(
-            items=[message_out(m, counts.get(m.id)) for m in page], has_more=has_more
-        )
+            items = await render_messages(session, user_id, page, counts)
+        return MessagePage(items=items, has_more=has_more)
 
     async def message(self, user_id: str, message_id: str) -> MessageOut:
         async with self._db.read() as session:
             message, _, _ = await access_message(session, user_id, message_id)
             counts = await unread_counts(session, user_id, [message])
-        return message_out(message, counts.get(message.id))
+            return (await render_messages(session, user_id, [message], counts))[0]
+
+    async def do_open_message(self, user_id: str, message_id: str) -> MessageOut:
+        """A burn message with its content for a recipient, starting their timer on the
+        first opening; after their timer (or once purged) the burned placeholder. Any
+        other message answers as GET does."""
+        async with self._db.transaction() as txn:
+            message, _, _ = await access_message(txn.session, user_id, message_id, lock=True)
+            state = await do_open_txn(txn.session, user_id, message.id, utcnow())
+            counts = await unread_counts(txn.session, user_id, [message])
+            media = None
+            if state is None or not state.sealed:
+                media = (await media_of_messages(txn.session, [message.id])).get(message.id)
+            return message_out(message, counts.get(message.id), media=media, burn=state)
 
     async def do_edit_message(self, user_id: str, message_id: str, text: str) -> MessageOut:
         self._check_text(text)
@@ -262,10 +356,20 @@ class Messages:
             message = await self._own_message_txn(txn, user_id, message_id)
             if message.recalled:
                 raise Conflict("A recalled message cannot be edited.", code="message_recalled")
+            if message.burn_after_s is not None:
+                raise InvalidInput("A burn-after-reading message cannot be edited.")
             await repo.update_message_txn(txn.session, message, text=text, edited_at=utcnow())
             return await self._updated_txn(txn, user_id, message)
 
     async def do_recall_message(self, user_id: str, message_id: str) -> MessageOut:
+        gone: list[str] = []
+        try:
+            return await self._recall(user_id, message_id, gone)
+        finally:
+            # After commit: the message no longer shows its media; the files go too.
+            await self._media.delete_files(gone)
+
+    async def _recall(self, user_id: str, message_id: str, gone: list[str]) -> MessageOut:
         async with self._db.transaction() as txn:
             message = await self._own_message_txn(txn, user_id, message_id)
             if not message.recalled:
@@ -279,9 +383,10 @@ class Messages:
                 await repo.update_message_txn(
                     txn.session, message, text="", mentions="[]", recalled=True
                 )
+                gone.extend(await detach_media_txn(txn.session, [message.id]))
                 return await self._updated_txn(txn, user_id, message)
             counts = await unread_counts(txn.session, user_id, [message])
-            return message_out(message, counts.get(message.id))
+            return (await render_messages(txn.session, user_id, [message], counts))[0]
 
     async def _own_message_txn(self, txn: Transaction, user_id: str, message_id: str) -> Message:
         message, _, _ = await access_message(txn.session, user_id, message_id, lock=True)
@@ -290,9 +395,30 @@ class Messages:
         return message
 
     async def _updated_txn(self, txn: Transaction, user_id: str, message: Message) -> MessageOut:
+        burn = None
+        if message.burn_after_s is not None:
+            burn = (await burn_states(txn.session, user_id, [message.id], utcnow())).get(message.id)
+        media = None
+        if message.type != "text" and not message.recalled:
+            media = (await media_of_messages(txn.session, [message.id])).get(message.id)
+        shared = sealed_state(burn.burn_after_s) if burn is not None else None
         txn.emit(
-            MessageUpdated(message=message_out(message)),
+            MessageUpdated(message=message_out(message, media=media, burn=shared)),
             Audience(conversation_id=message.conversation_id),
         )
         counts = await unread_counts(txn.session, user_id, [message])
-        return message_out(message, counts.get(message.id))
+        return message_out(message, counts.get(message.id), media=media, burn=burn)
+
+
+async def burn_message_content_txn(
+    session: AsyncSession, message_id: str, burned: BurnState
+) -> MessageOut | None:
+    """Blank a burned message's row for good (text, mentions, body digest); returns the
+    burned placeholder that replaces it everywhere (None if the message is gone)."""
+    message = await repo.lock_message_txn(session, message_id)
+    if message is None:
+        return None
+    await repo.update_message_txn(
+        session, message, text="", mentions="[]", request_hash=BURNED_HASH
+    )
+    return message_out(message, burn=burned)

@@ -29,3 +29,5 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     recalled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set on burn-after-reading messages (their state lives in the burn slice's tables).
+    burn_after_s: Mapped[int | None] = mapped_column(Integer, nullable=True)

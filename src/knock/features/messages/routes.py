@@ -65,4 +65,12 @@ def build_router(messages: Messages, current_viewer: ViewerDependency) -> APIRou
         the recall window."""
         return await messages.do_recall_message(viewer.user_id, message_id)
 
+    @router.post("/messages/{message_id}/open")
+    async def open_message(message_id: str, viewer: CurrentViewer) -> MessageOut:
+        """A burn-after-reading message with its text and media. Members of its
+        conversation. A recipient's first opening starts their timer (``burn_expires_at``);
+        once it has run out this answers the burned placeholder. Other messages answer as
+        GET /messages/{id}."""
+        return await messages.do_open_message(viewer.user_id, message_id)
+
     return router

@@ -37,6 +37,10 @@ MESSAGE_FIELDS = {
     "edited_at",
     "recalled",
     "unread_count",
+    "media",
+    "burn_after_s",
+    "burn_expires_at",
+    "burned",
 }
 
 

@@ -1,0 +1,52 @@
+"""SQL for media."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knock.features.media.models import Media
+
+
+async def insert_media_txn(session: AsyncSession, media: Media) -> None:
+    session.add(media)
+    await session.flush()
+
+
+async def media_by_id(session: AsyncSession, media_id: str) -> Media | None:
+    return (await session.execute(select(Media).where(Media.id == media_id))).scalar_one_or_none()
+
+
+async def lock_media_txn(session: AsyncSession, media_ids: list[str]) -> list[Media]:
+    rows = await session.execute(
+        select(Media)
+        .where(Media.id.in_(media_ids))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(rows.scalars())
+
+
+async def attach_media_txn(
+    session: AsyncSession, media_ids: list[str], message_id: str, conversation_id: str
+) -> None:
+    for position, media_id in enumerate(media_ids):
+        await session.execute(
+            update(Media)
+            .where(Media.id == media_id)
+            .values(message_id=message_id, conversation_id=conversation_id, position=position)
+        )
+
+
+async def media_of_messages(session: AsyncSession, message_ids: list[str]) -> list[Media]:
+    if not message_ids:
+        return []
+    rows = await session.execute(
+        select(Media).where(Media.message_id.in_(message_ids)).order_by(Media.position)
+    )
+    return list(rows.scalars())
+
+
+async def delete_media_txn(session: AsyncSession, media_ids: list[str]) -> None:
+    if media_ids:
+        await session.execute(delete(Media).where(Media.id.in_(media_ids)))

@@ -1,0 +1,120 @@
+"""Where media bytes live: a Protocol, and the local-disk implementation.
+
+Keys are Knock ids (with a ``.thumb`` suffix for thumbnails): short, ASCII, no slashes
+from outside. An S3-compatible store fits the same Protocol: ``put`` uploads the file then
+removes it, ``open`` is a ranged GET, ``delete`` a DELETE (idempotent on both).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+CHUNK = 64 * 1024
+_KEY = re.compile(r"^[0-9a-z]{1,64}(\.thumb)?$")
+
+
+class MediaStore(Protocol):
+    """Stores files by key. ``put`` is atomic: a reader sees the whole file or nothing,
+    and once it returns the file survives a crash. It takes over ``source`` (a local file
+    that the store moves or uploads, then removes). ``open`` yields ``length`` bytes from
+    ``start`` (to the end when None). ``delete`` physically removes the bytes and is
+    idempotent (a missing key is not an error)."""
+
+    async def put(self, key: str, source: Path) -> None: ...
+
+    def open(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]: ...
+
+    async def delete(self, key: str) -> None: ...
+
+
+def _check_key(key: str) -> str:
+    if not _KEY.match(key):
+        raise ValueError(f"not a media key: {key!r}")
+    return key
+
+
+class LocalMediaStore:
+    """Files under one directory, two levels of 2-character shards by the key's tail (ids
+    start with a timestamp, so their ends spread evenly)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.scratch = root / "tmp"
+
+    def _path(self, key: str) -> Path:
+        base = _check_key(key).split(".")[0]
+        return self.root / base[-2:] / base[-4:-2] / key
+
+    def prepare(self) -> None:
+        self.scratch.mkdir(parents=True, exist_ok=True)
+
+    async def put(self, key: str, source: Path) -> None:
+        await asyncio.to_thread(self._put, key, source)
+
+    def _put(self, key: str, source: Path) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with source.open("rb") as file:
+            os.fsync(file.fileno())
+        # A rename is atomic within one file system; fsync the directory so it lasts.
+        os.replace(source, target)
+        _fsync_dir(target.parent)
+
+    async def open(
+        self, key: str, start: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        file = await asyncio.to_thread(path.open, "rb")
+        try:
+            await asyncio.to_thread(file.seek, start)
+            left = length
+            while left is None or left > 0:
+                chunk = await asyncio.to_thread(
+                    file.read, CHUNK if left is None else min(CHUNK, left)
+                )
+                if not chunk:
+                    break
+                if left is not None:
+                    left -= len(chunk)
+                yield chunk
+        finally:
+            file.close()
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._delete, key)
+
+    def _delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            _overwrite(path)
+            path.unlink()
+        except FileNotFoundError:
+            return
+        _fsync_dir(path.parent)
+
+
+def _overwrite(path: Path) -> None:
+    """Zero the bytes before unlinking: on most file systems the blocks are then not
+    readable from the free space (SSDs and copy-on-write file systems may still keep old
+    copies; full-disk encryption is the real answer there)."""
+    size = path.stat().st_size
+    with path.open("r+b") as file:
+        zeros = bytes(CHUNK)
+        written = 0
+        while written < size:
+            written += file.write(zeros[: min(CHUNK, size - written)])
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
