@@ -1,6 +1,6 @@
 import { Check, ChevronDown, Plus, Search, SquarePen } from 'lucide-react';
 import { useMemo, useState } from 'react';
-import type { Org } from '../api/types';
+import type { Conversation, Org } from '../api/types';
 import { useChat, useIsDesktop, useSession } from '../app/context';
 import { useNames, selectOrg } from '../app/orgs';
 import { navigate } from '../app/router';
@@ -20,8 +20,7 @@ interface Props {
 }
 
 export function ChatList({ org, orgs, selectedId, onCreateTeam }: Props) {
-  const { t, locale } = useI18n();
-  const { me } = useSession();
+  const { t } = useI18n();
   const desktop = useIsDesktop();
   const names = useNames(org.id);
   const conversationsMap = useChat((s) => s.conversations);
@@ -68,80 +67,99 @@ export function ChatList({ org, orgs, selectedId, onCreateTeam }: Props) {
         </div>
       ) : (
         <ul className="conversation-list" aria-label={t('chats.list')}>
-          {conversations.map((c) => {
-            const title = conversationTitle(c, names, t);
-            const time = c.last_message?.created_at ?? c.created_at;
-            const unread = c.unread_count;
-            return (
-              <li key={c.id}>
-                <a
-                  href={`/c/${encodeURIComponent(c.id)}`}
-                  className={`conversation-item${unread > 0 ? ' has-unread' : ''}`}
-                  aria-current={c.id === selectedId ? 'page' : undefined}
-                  data-testid="conversation-item"
-                  onClick={(e) => {
-                    e.preventDefault();
-                    navigate({ name: 'chat', conversationId: c.id });
-                  }}
-                >
-                  <Avatar id={c.kind === 'dm' ? (c.peer_id ?? c.id) : c.id} name={title} size="lg" group={c.kind === 'group'} />
-                  <span className="conversation-text">
-                    <span className="conversation-top">
-                      <span className="conversation-title">{title}</span>
-                      <time className="conversation-time" dateTime={time}>
-                        {formatListTime(time, locale, t)}
-                      </time>
-                    </span>
-                    <span className="conversation-bottom">
-                      <span className="conversation-preview">{previewText(c, names, me.id, t)}</span>
-                      {unread > 0 && (
-                        <span className="badge" data-testid="unread-badge">
-                          <span aria-hidden="true">{unread > 99 ? '99+' : unread}</span>
-                          <span className="visually-hidden">{t('chats.unread', { count: unread })}</span>
-                        </span>
-                      )}
-                    </span>
-                  </span>
-                </a>
-              </li>
-            );
-          })}
+          {conversations.map((c) => (
+            <ConversationItem key={c.id} conversation={c} names={names} selected={c.id === selectedId} />
+          ))}
         </ul>
       )}
       {creating && <NewChatDialog org={org} onClose={() => setCreating(false)} />}
-      {switching && (
-        <Dialog title={t('team.switch')} onClose={() => setSwitching(false)}>
-          <ul className="picker-list">
-            {orgs.map((o) => (
-              <li key={o.id}>
-                <button
-                  type="button"
-                  className="picker-item"
-                  aria-pressed={o.id === org.id}
-                  onClick={() => {
-                    selectOrg(o.id);
-                    setSwitching(false);
-                  }}
-                >
-                  <Avatar id={o.id} name={o.name} size="md" group />
-                  <span className="picker-name">{o.name}</span>
-                  {o.id === org.id && <Check size={18} aria-hidden="true" className="picker-check" />}
-                </button>
-              </li>
-            ))}
-          </ul>
-          <button
-            type="button"
-            className="button button-secondary button-block"
-            onClick={() => {
-              setSwitching(false);
-              onCreateTeam();
-            }}
-          >
-            <Plus size={18} aria-hidden="true" /> {t('team.create')}
-          </button>
-        </Dialog>
-      )}
+      {switching && <TeamSwitcher org={org} orgs={orgs} onClose={() => setSwitching(false)} onCreateTeam={onCreateTeam} />}
     </section>
+  );
+}
+
+function ConversationItem({ conversation: c, names, selected }: { conversation: Conversation; names: Map<string, string>; selected: boolean }) {
+  const { t, locale } = useI18n();
+  const { me } = useSession();
+  const title = conversationTitle(c, names, t);
+  const time = c.last_message?.created_at ?? c.created_at;
+  const unread = c.unread_count;
+  return (
+    <li>
+      <a
+        href={`/c/${encodeURIComponent(c.id)}`}
+        className={`conversation-item${unread > 0 ? ' has-unread' : ''}`}
+        aria-current={selected ? 'page' : undefined}
+        data-testid="conversation-item"
+        onClick={(e) => {
+          e.preventDefault();
+          navigate({ name: 'chat', conversationId: c.id });
+        }}
+      >
+        <Avatar id={c.kind === 'dm' ? (c.peer_id ?? c.id) : c.id} name={title} size="lg" group={c.kind === 'group'} />
+        <span className="conversation-text">
+          <span className="conversation-top">
+            <span className="conversation-title">{title}</span>
+            <time className="conversation-time" dateTime={time}>
+              {formatListTime(time, locale, t)}
+            </time>
+          </span>
+          <span className="conversation-bottom">
+            <span className="conversation-preview">{previewText(c, names, me.id, t)}</span>
+            {unread > 0 && (
+              <span className="badge" data-testid="unread-badge">
+                <span aria-hidden="true">{unread > 99 ? '99+' : unread}</span>
+                <span className="visually-hidden">{t('chats.unread', { count: unread })}</span>
+              </span>
+            )}
+          </span>
+        </span>
+      </a>
+    </li>
+  );
+}
+
+interface SwitcherProps {
+  org: Org;
+  orgs: Org[];
+  onClose: () => void;
+  onCreateTeam: () => void;
+}
+
+/** The phone's team switcher (the desktop has the rail). */
+function TeamSwitcher({ org, orgs, onClose, onCreateTeam }: SwitcherProps) {
+  const { t } = useI18n();
+  return (
+    <Dialog title={t('team.switch')} onClose={onClose}>
+      <ul className="picker-list">
+        {orgs.map((o) => (
+          <li key={o.id}>
+            <button
+              type="button"
+              className="picker-item"
+              aria-pressed={o.id === org.id}
+              onClick={() => {
+                selectOrg(o.id);
+                onClose();
+              }}
+            >
+              <Avatar id={o.id} name={o.name} size="md" group />
+              <span className="picker-name">{o.name}</span>
+              {o.id === org.id && <Check size={18} aria-hidden="true" className="picker-check" />}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <button
+        type="button"
+        className="button button-secondary button-block"
+        onClick={() => {
+          onClose();
+          onCreateTeam();
+        }}
+      >
+        <Plus size={18} aria-hidden="true" /> {t('team.create')}
+      </button>
+    </Dialog>
   );
 }

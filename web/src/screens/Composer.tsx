@@ -144,56 +144,16 @@ export function Composer({ conversation, title, names, mode, onModeDone }: Props
   return (
     <div className="composer-wrap">
       {mode.kind !== 'new' && (
-        <div className="composer-context">
-          {mode.kind === 'reply' ? <Reply size={16} aria-hidden="true" /> : <Pencil size={16} aria-hidden="true" />}
-          <div className="composer-context-text">
-            <strong>{mode.kind === 'reply' ? t('chat.replyingTo', { name: modeName! }) : t('chat.editing')}</strong>
-            <span>{toPlainText(mode.message.text)}</span>
-          </div>
-          <button
-            type="button"
-            className="icon-button icon-button-small"
-            aria-label={t('chat.cancel')}
-            onClick={() => {
-              if (mode.kind === 'edit') setText('');
-              onModeDone();
-            }}
-          >
-            <X size={16} aria-hidden="true" />
-          </button>
-        </div>
+        <ContextBar
+          mode={mode}
+          name={modeName!}
+          onCancel={() => {
+            if (mode.kind === 'edit') setText('');
+            onModeDone();
+          }}
+        />
       )}
-      {open && (
-        <ul className="mention-list" role="listbox" id={listId} aria-label={t('composer.mentions')}>
-          {suggestions.map((c, i) => (
-            <li
-              key={c.userId}
-              id={`${listId}-${i}`}
-              role="option"
-              aria-selected={i === activeIndex}
-              className="mention-option"
-              onMouseDown={(e) => {
-                e.preventDefault();
-                pick(c);
-              }}
-            >
-              {c.userId === 'all' ? (
-                <>
-                  <span className="mention-all" aria-hidden="true">@</span>
-                  <span>
-                    @all <small>{t('composer.mentionAll')}</small>
-                  </span>
-                </>
-              ) : (
-                <>
-                  <Avatar id={c.userId} name={c.name} size="xs" />
-                  <span>{c.name}</span>
-                </>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
+      {open && <MentionList id={listId} suggestions={suggestions} activeIndex={activeIndex} onPick={pick} />}
       {error && (
         <p className="form-error composer-error" role="alert">
           {error}
@@ -236,5 +196,66 @@ export function Composer({ conversation, title, names, mode, onModeDone }: Props
         </button>
       </form>
     </div>
+  );
+}
+
+function ContextBar({ mode, name, onCancel }: { mode: Exclude<ComposerMode, { kind: 'new' }>; name: string; onCancel: () => void }) {
+  const { t } = useI18n();
+  return (
+    <div className="composer-context">
+      {mode.kind === 'reply' ? <Reply size={16} aria-hidden="true" /> : <Pencil size={16} aria-hidden="true" />}
+      <div className="composer-context-text">
+        <strong>{mode.kind === 'reply' ? t('chat.replyingTo', { name }) : t('chat.editing')}</strong>
+        <span>{toPlainText(mode.message.text)}</span>
+      </div>
+      <button type="button" className="icon-button icon-button-small" aria-label={t('chat.cancel')} onClick={onCancel}>
+        <X size={16} aria-hidden="true" />
+      </button>
+    </div>
+  );
+}
+
+interface MentionListProps {
+  id: string;
+  suggestions: Candidate[];
+  activeIndex: number;
+  onPick: (c: Candidate) => void;
+}
+
+/** The autocomplete listbox; the textarea keeps focus and points at the active option. */
+function MentionList({ id, suggestions, activeIndex, onPick }: MentionListProps) {
+  const { t } = useI18n();
+  return (
+    <ul className="mention-list" role="listbox" id={id} aria-label={t('composer.mentions')}>
+      {suggestions.map((c, i) => (
+        <li
+          key={c.userId}
+          id={`${id}-${i}`}
+          role="option"
+          aria-selected={i === activeIndex}
+          className="mention-option"
+          onMouseDown={(e) => {
+            e.preventDefault();
+            onPick(c);
+          }}
+        >
+          {c.userId === 'all' ? (
+            <>
+              <span className="mention-all" aria-hidden="true">
+                @
+              </span>
+              <span>
+                @all <small>{t('composer.mentionAll')}</small>
+              </span>
+            </>
+          ) : (
+            <>
+              <Avatar id={c.userId} name={c.name} size="xs" />
+              <span>{c.name}</span>
+            </>
+          )}
+        </li>
+      ))}
+    </ul>
   );
 }

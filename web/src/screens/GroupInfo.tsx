@@ -1,7 +1,7 @@
 import { LogOut, UserPlus, X } from 'lucide-react';
 import { useId, useMemo, useState } from 'react';
 import { api } from '../api/endpoints';
-import type { Conversation } from '../api/types';
+import type { Conversation, OrgMember } from '../api/types';
 import { useChat, useSession } from '../app/context';
 import { useOrgMembers } from '../app/orgs';
 import { navigate } from '../app/router';
@@ -24,7 +24,6 @@ export function GroupInfo({ conversation, title, names, onClose, asPanel }: Prop
   const members = useChat((s) => s.members[conversation.id]);
   const { data: orgMembers = [] } = useOrgMembers(conversation.org_id);
   const [adding, setAdding] = useState(false);
-  const [picked, setPicked] = useState<string[]>([]);
   const [name, setName] = useState(conversation.title ?? '');
   const [error, setError] = useState<string | null>(null);
   const nameId = useId();
@@ -53,9 +52,8 @@ export function GroupInfo({ conversation, title, names, onClose, asPanel }: Prop
       session.store.dispatch({ kind: 'conversation.loaded', conversation: { ...conversation, title: updated.title } });
     });
 
-  const add = async () => {
+  const add = async (picked: string[]) => {
     if (await run(() => api.addConversationMembers(conversation.id, picked))) {
-      setPicked([]);
       setAdding(false);
       await session.loadMembers(conversation.id);
     }
@@ -127,38 +125,7 @@ export function GroupInfo({ conversation, title, names, onClose, asPanel }: Prop
           <LogOut size={16} aria-hidden="true" /> {t('info.leave')}
         </button>
       )}
-      {adding && (
-        <Dialog
-          title={t('info.addMembers')}
-          onClose={() => setAdding(false)}
-          footer={
-            <button type="button" className="button button-primary button-block" disabled={picked.length === 0} onClick={add}>
-              {t('info.add')}
-            </button>
-          }
-        >
-          {addable.length === 0 ? (
-            <p className="muted">{t('info.everyoneIsHere')}</p>
-          ) : (
-            <ul className="picker-list">
-              {addable.map((m) => (
-                <li key={m.user_id}>
-                  <button
-                    type="button"
-                    className="picker-item"
-                    aria-pressed={picked.includes(m.user_id)}
-                    onClick={() => setPicked((p) => (p.includes(m.user_id) ? p.filter((x) => x !== m.user_id) : [...p, m.user_id]))}
-                  >
-                    <Avatar id={m.user_id} name={m.display_name} size="md" />
-                    <span className="picker-name">{m.display_name}</span>
-                    <span className={`checkbox${picked.includes(m.user_id) ? ' checked' : ''}`} aria-hidden="true" />
-                  </button>
-                </li>
-              ))}
-            </ul>
-          )}
-        </Dialog>
-      )}
+      {adding && <AddMembersDialog candidates={addable} onAdd={add} onClose={() => setAdding(false)} />}
     </>
   );
 
@@ -179,5 +146,44 @@ export function GroupInfo({ conversation, title, names, onClose, asPanel }: Prop
       </header>
       <div className="info-panel-body">{body}</div>
     </aside>
+  );
+}
+
+interface AddProps {
+  candidates: OrgMember[];
+  onAdd: (userIds: string[]) => void;
+  onClose: () => void;
+}
+
+function AddMembersDialog({ candidates, onAdd, onClose }: AddProps) {
+  const { t } = useI18n();
+  const [picked, setPicked] = useState<string[]>([]);
+  const toggle = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id]));
+  return (
+    <Dialog
+      title={t('info.addMembers')}
+      onClose={onClose}
+      footer={
+        <button type="button" className="button button-primary button-block" disabled={picked.length === 0} onClick={() => onAdd(picked)}>
+          {t('info.add')}
+        </button>
+      }
+    >
+      {candidates.length === 0 ? (
+        <p className="muted">{t('info.everyoneIsHere')}</p>
+      ) : (
+        <ul className="picker-list">
+          {candidates.map((m) => (
+            <li key={m.user_id}>
+              <button type="button" className="picker-item" aria-pressed={picked.includes(m.user_id)} onClick={() => toggle(m.user_id)}>
+                <Avatar id={m.user_id} name={m.display_name} size="md" />
+                <span className="picker-name">{m.display_name}</span>
+                <span className={`checkbox${picked.includes(m.user_id) ? ' checked' : ''}`} aria-hidden="true" />
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Dialog>
   );
 }

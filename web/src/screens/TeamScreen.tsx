@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Building2, Check, Copy, Link2, MessageCircle, Plus, Search, Share2 } from 'lucide-react';
 import { useId, useMemo, useState } from 'react';
 import { api } from '../api/endpoints';
-import type { Invite, Org, OrgMember } from '../api/types';
+import type { Department, Invite, Org, OrgMember } from '../api/types';
 import { useSession } from '../app/context';
 import { isAdmin, useDepartments, useOrgMembers } from '../app/orgs';
 import { navigate } from '../app/router';
@@ -95,43 +95,17 @@ export function TeamScreen({ org }: { org: Org }) {
                 <Building2 size={15} aria-hidden="true" /> {section.name} <span className="muted">{section.members.length}</span>
               </h3>
               <ul className="member-list">
-                {section.members.map((m) => {
-                  const me = m.user_id === session.me.id;
-                  return (
-                    <li key={m.user_id} className="member-row" data-testid="team-member">
-                      <Avatar id={m.user_id} name={m.display_name} size="md" />
-                      <div className="member-text">
-                        <span className="member-name">
-                          {m.display_name}
-                          {me && <span className="muted"> ({t('team.you')})</span>}
-                          {m.role !== 'member' && <span className="chip">{roleLabel(m.role)}</span>}
-                        </span>
-                        <span className="member-email">{m.email}</span>
-                      </div>
-                      {admin && departments.length > 0 && (
-                        <label className="dept-select">
-                          <span className="visually-hidden">{t('team.setDepartment', { name: m.display_name })}</span>
-                          <select
-                            value={m.department_id ?? ''}
-                            onChange={(e) => updateMember.mutate({ userId: m.user_id, departmentId: e.target.value || null })}
-                          >
-                            <option value="">{t('team.noDepartment')}</option>
-                            {departments.map((d) => (
-                              <option key={d.id} value={d.id}>
-                                {d.name}
-                              </option>
-                            ))}
-                          </select>
-                        </label>
-                      )}
-                      {!me && (
-                        <button type="button" className="icon-button icon-button-tinted" onClick={() => startDm(m.user_id)} aria-label={t('team.message', { name: m.display_name })}>
-                          <MessageCircle size={18} aria-hidden="true" />
-                        </button>
-                      )}
-                    </li>
-                  );
-                })}
+                {section.members.map((m) => (
+                  <MemberRow
+                    key={m.user_id}
+                    member={m}
+                    me={m.user_id === session.me.id}
+                    departments={admin ? departments : []}
+                    roleLabel={roleLabel}
+                    onDepartment={(departmentId) => updateMember.mutate({ userId: m.user_id, departmentId })}
+                    onMessage={() => startDm(m.user_id)}
+                  />
+                ))}
               </ul>
             </section>
           ))}
@@ -238,5 +212,50 @@ function DepartmentForm({ org }: { org: Org }) {
         </p>
       )}
     </section>
+  );
+}
+
+interface MemberRowProps {
+  member: OrgMember;
+  me: boolean;
+  /** The departments an admin may assign; empty for members (no picker then). */
+  departments: Department[];
+  roleLabel: (role: string) => string;
+  onDepartment: (departmentId: string | null) => void;
+  onMessage: () => void;
+}
+
+function MemberRow({ member: m, me, departments, roleLabel, onDepartment, onMessage }: MemberRowProps) {
+  const { t } = useI18n();
+  return (
+    <li className="member-row" data-testid="team-member">
+      <Avatar id={m.user_id} name={m.display_name} size="md" />
+      <div className="member-text">
+        <span className="member-name">
+          {m.display_name}
+          {me && <span className="muted"> ({t('team.you')})</span>}
+          {m.role !== 'member' && <span className="chip">{roleLabel(m.role)}</span>}
+        </span>
+        <span className="member-email">{m.email}</span>
+      </div>
+      {departments.length > 0 && (
+        <label className="dept-select">
+          <span className="visually-hidden">{t('team.setDepartment', { name: m.display_name })}</span>
+          <select value={m.department_id ?? ''} onChange={(e) => onDepartment(e.target.value || null)}>
+            <option value="">{t('team.noDepartment')}</option>
+            {departments.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      {!me && (
+        <button type="button" className="icon-button icon-button-tinted" onClick={onMessage} aria-label={t('team.message', { name: m.display_name })}>
+          <MessageCircle size={18} aria-hidden="true" />
+        </button>
+      )}
+    </li>
   );
 }
