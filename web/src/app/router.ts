@@ -45,7 +45,7 @@ export function routePath(route: Route): string {
 }
 
 const listeners = new Set<() => void>();
-window.addEventListener('popstate', () => listeners.forEach((l) => l()));
+if (typeof window !== 'undefined') window.addEventListener('popstate', () => listeners.forEach((l) => l()));
 
 export function navigate(route: Route, options: { replace?: boolean } = {}): void {
   const path = routePath(route);
