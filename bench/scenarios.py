@@ -41,7 +41,15 @@ async def dm_latency(target: Target, options: Options) -> list[Row]:
 
         rate = 50.0
         row = await load(session, plan, rate, _duration(options, 10, 30), "dm")
-        return [{"scenario": "dm-latency", "members": 2, "setup": session.world.setup, **row}]
+        return [
+            {
+                "scenario": "dm-latency",
+                "members": 2,
+                "setup": session.world.setup,
+                "setup_s": round(session.world.setup_s, 1),
+                **row,
+            }
+        ]
 
 
 async def group_steady(
@@ -52,7 +60,15 @@ async def group_steady(
         row = await load(
             session, lambda i: (group, i % members), rate, _duration(options, 10, 30), name
         )
-        return [{"scenario": name, "members": members, "setup": session.world.setup, **row}]
+        return [
+            {
+                "scenario": name,
+                "members": members,
+                "setup": session.world.setup,
+                "setup_s": round(session.world.setup_s, 1),
+                **row,
+            }
+        ]
 
 
 def _passes(row: Row) -> bool:
@@ -159,6 +175,7 @@ async def reconnect_catchup(target: Target, options: Options) -> list[Row]:
                 "scenario": "reconnect-catchup",
                 "members": members,
                 "setup": session.world.setup,
+                "setup_s": round(session.world.setup_s, 1),
                 "reconnects": len(ready_s),
                 "reconnect_failures": len(failures),
                 "resync_required": sum(r.resyncs for r in received),
@@ -194,6 +211,7 @@ async def idle(target: Target, options: Options) -> list[Row]:
                 "scenario": f"idle-{count}",
                 "members": count,
                 "setup": session.world.setup,
+                "setup_s": round(session.world.setup_s, 1),
                 "connections": connected,
                 "connects_per_s": round(per_s, 1),
                 "connect_cpu_ms_each": round((idle_cpu0 - cpu0) / count * 1000, 3),

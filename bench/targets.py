@@ -188,10 +188,16 @@ class KnockTarget(Target):
             owner = await _register(http, "owner")
             org = await _call(http, owner, "POST", "/orgs", {"name": "Bench"}, 201)
             org_id = org["id"]
-            if mode == "api":
-                users = [owner, *await self._api_people(http, owner, org_id, n_users - 1)]
-            else:
-                users = [owner, *await self._seed_people(org_id, n_users - 1)]
+            # "api": everyone registers over the API; "api:N": the first N do, the rest
+            # are seeded; "seed": only the owner registers.
+            via_api = n_users - 1 if mode == "api" else 0
+            if mode.startswith("api:"):
+                via_api = min(int(mode[4:]) - 1, n_users - 1)
+            users = [
+                owner,
+                *await self._api_people(http, owner, org_id, via_api),
+                *await self._seed_people(org_id, n_users - 1 - via_api),
+            ]
             world = World(users, setup=mode)
             gate = asyncio.Semaphore(16)
 
@@ -244,6 +250,8 @@ class KnockTarget(Target):
         from knock.features.accounts.models import User as UserRow
         from knock.features.orgs.models import OrgMember
 
+        if count <= 0:
+            return []
         now = utcnow()
         people, users, members, sessions = [], [], [], []
         for i in range(count):
