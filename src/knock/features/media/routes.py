@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.responses import StreamingResponse
 
-from knock.core.errors import InvalidInput
+from knock.core.errors import InvalidInput, error_response
 from knock.features.accounts.actions import Viewer
 from knock.features.accounts.routes import ViewerDependency
 from knock.features.media.actions import MediaLibrary
@@ -151,8 +151,12 @@ def build_router(media: MediaLibrary, current_viewer: ViewerDependency) -> APIRo
         if range_header and found.kind == "audio":
             span = parse_range(range_header, found.size)
             if span is None:
-                headers["Content-Range"] = f"bytes */{found.size}"
-                return Response(status_code=416, headers=headers)
+                return error_response(
+                    416,
+                    "range_not_satisfiable",
+                    f"Range: this file has {found.size} bytes; ask for one range within them.",
+                    {"Content-Range": f"bytes */{found.size}"},
+                )
             start, end = span
             headers["Content-Range"] = f"bytes {start}-{end}/{found.size}"
             headers["Content-Length"] = str(end - start + 1)
