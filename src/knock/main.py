@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI
 from knock.config import Settings, load_settings
 from knock.core.db import Database
 from knock.core.errors import install_error_handlers
-from knock.core.http import SecurityHeaders, WebClient
+from knock.core.http import RefuseNul, SecurityHeaders, WebClient
 from knock.features.accounts import routes as accounts_routes
 from knock.features.accounts.actions import Accounts
 from knock.features.conversations import routes as conversations_routes
@@ -154,5 +154,6 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
 
     web = WebClient(static_dir)
     app.add_api_route("/{path:path}", web.serve, methods=["GET", "HEAD"], include_in_schema=False)
+    app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
     return app

@@ -49,6 +49,36 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class RefuseNul:
+    """NUL characters have no business in Knock's input and PostgreSQL cannot store them:
+    one in the path means no such thing (404), one in the query string is bad input (422).
+    JSON bodies are checked by ``core.schemas.Schema``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        raw_path = scope.get("raw_path") or str(scope.get("path", "")).encode()
+        in_path = b"%00" in raw_path or b"\x00" in raw_path
+        in_query = b"%00" in scope.get("query_string", b"")
+        if not (in_path or in_query):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if in_path:
+            response = error_response(404, "not_found", "Not found.")
+        else:
+            response = error_response(
+                422, "invalid_request", "The query must not contain NUL characters."
+            )
+        await response(scope, receive, send)
+
+
 class WebClient:
     """Serves the built client: files as they are, index.html for every other path."""
 

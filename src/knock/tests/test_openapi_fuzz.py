@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -115,9 +114,6 @@ async def test_no_operation_answers_5xx(app: Any, http: httpx.AsyncClient) -> No
     tokens, ids = await signed_in_world(http)
     document = expect(await http.get("/openapi.json"), 200)
     config = schemathesis.Config()
-    # NUL characters answer 500 on PostgreSQL anywhere (see the xfail test below); left out
-    # here so the fuzzing finds the other failures. Turn back on once that is fixed.
-    config.projects.default.generation.update(allow_x00=False)
     schema = schemathesis.openapi.from_dict(document, config=config)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 25
@@ -167,21 +163,15 @@ NUL_REQUESTS = [
 ]
 
 
-async def test_nul_characters_are_refused_not_500(
-    http: httpx.AsyncClient, database_url: str, request: pytest.FixtureRequest
-) -> None:
-    if database_url.startswith("postgresql"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="PostgreSQL refuses NUL in text and the error escapes as 500; needs "
-                "one check at the request boundary (core): NUL in a path id -> 404, in a "
-                "query or JSON string -> 422",
-            )
-        )
+async def test_nul_characters_are_refused_not_500(http: httpx.AsyncClient) -> None:
+    """PostgreSQL cannot store NUL: core refuses it at the boundary on both engines."""
     member = await register(http)
     answers = []
     for method, path, body in NUL_REQUESTS:
         response = await http.request(method, path, json=body, headers=member.auth)
         answers.append((method, path, response.status_code))
     assert all(status < 500 for _, _, status in answers), answers
+    assert {status for method, path, status in answers if "%00" in path and "?" not in path} == {
+        404
+    }
+    assert {status for method, _, status in answers if method == "POST"} == {422}
