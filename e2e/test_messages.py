@@ -203,3 +203,37 @@ def test_start_a_group_add_a_member_and_leave(server: str, browser: Browser) -> 
     finally:
         a.context.close()
         c.context.close()
+
+
+def test_sign_out_forgets_the_device_copy(server: str, browser: Browser) -> None:
+    with Api(server) as api:
+        ann, ben = api.register("Ann Out"), api.register("Ben Out")
+        org = api.team_with(ann, [ben], "Sign-out team")
+        api.say(ben, api.conversation(ann, org, [ben]), "A private note")
+    person = open_person(browser, "Ann", "phone")
+    try:
+        page = person.page
+        sign_in(page, server, ann)
+        expect(page.get_by_test_id("conversation-item")).to_have_count(1)
+        # Polled from Python: wait_for_function would eval a string, which the CSP forbids.
+        for _ in range(50):
+            if page.evaluate(
+                "Object.keys(localStorage).some(k => k.startsWith('knock.snapshot.'))"
+            ):
+                break
+            page.wait_for_timeout(100)
+        else:
+            pytest.fail("no device snapshot was written")
+        page.get_by_role("navigation", name="Main navigation").get_by_role(
+            "link", name="Me"
+        ).click()
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("heading", name="Welcome back")).to_be_visible()
+        keys = page.evaluate("Object.keys(localStorage)")
+        assert not [
+            k for k in keys if k.startswith(("knock.snapshot.", "knock.token", "knock.outbox."))
+        ]
+        page.reload()
+        expect(page.get_by_role("heading", name="Welcome back")).to_be_visible()
+    finally:
+        person.context.close()
