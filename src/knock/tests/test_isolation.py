@@ -452,3 +452,31 @@ async def test_a_removed_members_open_socket_hears_nothing_more_of_the_org(
         ]
     ), f"a removed member's socket heard more of the org: {frames[:-1]}"
     assert all(f.get("user_id") == rex.id for f in frames[:-1])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="realtime: a resume replays a conversation's events by today's membership, so a "
+    "newcomer resuming an older cursor gets frames from before they joined, a recalled "
+    "message's original text included; replay should use membership at the event's time",
+)
+async def test_a_resume_replays_nothing_from_before_joining(
+    http: httpx.AsyncClient, live: str
+) -> None:
+    ann, bob = await register(http, "Ann"), await register(http, "Bob")
+    org_id = await create_org(ann)
+    await join_org(ann, org_id, bob)
+    group = await create_group(ann, org_id, title="Plans")
+    async with websockets.connect(f"ws://{live}/api/v1/ws?token={bob.token}") as socket:
+        cursor = orjson.loads(await socket.recv())["cursor"]
+    secret = await send_text(ann, group, "before Bob came")
+    expect(await ann.post(f"/messages/{secret['id']}/recall"), 200)
+    expect(await ann.post(f"/conversations/{group}/members", {"user_ids": [bob.id]}), 200)
+    query = f"token={bob.token}&cursor={cursor}"
+    async with websockets.connect(f"ws://{live}/api/v1/ws?{query}") as socket:
+        replayed = await _frames_until(socket, lambda f: f["type"] == "member.joined")
+    assert [f["type"] for f in replayed] == ["member.joined"], replayed
+    # Over HTTP he sees the history, but a recalled message only as recalled.
+    page = expect(await bob.get(f"/conversations/{group}/messages"), 200)
+    assert [(m["recalled"], m["text"]) for m in page["items"]] == [(True, "")]
