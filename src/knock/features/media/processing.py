@@ -262,13 +262,13 @@ def _decode_audio(
             count = int(frame.samples)
             peaks.append((count, _peak(data)))
             samples += count
-            if rate and samples > (limits.audio_s + 1) * rate:
+            if rate and samples > (limits.audio_s + 0.5) * rate:
                 raise InvalidInput(
                     f"file: a recording may be at most {limits.audio_s} seconds.",
                     code="audio_too_long",
                 )
-        if not rate or samples == 0:
-            raise _refuse_audio("no sound in it")
+        if not rate or samples < rate // 10:
+            raise _refuse_audio("shorter than 0.1 s")
     return samples / rate, peaks
 
 

@@ -101,6 +101,35 @@ def wav(seconds: float = 2.0, rate: int = 16_000) -> bytes:
     return out.getvalue()
 
 
+def encoded(fmt: str, codec: str, seconds: float = 1.2, title: str = "") -> bytes:
+    """A sine tone encoded with PyAV (e.g. ("mp4", "aac"), ("webm", "libopus"))."""
+    rate = 48_000
+    signal = (np.sin(2 * np.pi * 300 * np.arange(int(seconds * rate)) / rate) * 0.3).astype(
+        np.float32
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / f"voice.{fmt}"
+        with av.open(str(path), "w", format=fmt) as out:
+            stream = out.add_stream(codec, rate=rate)
+            stream.layout = "mono"
+            if title:
+                out.metadata["title"] = title
+            size = stream.codec_context.frame_size or 1024
+            for start in range(0, len(signal), size):
+                chunk = signal[start : start + size]
+                chunk = np.pad(chunk, (0, size - len(chunk)))
+                frame = av.AudioFrame.from_ndarray(
+                    chunk.reshape(1, -1), format="flt", layout="mono"
+                )
+                frame.sample_rate = rate
+                frame.pts = start
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode(None):
+                out.mux(packet)
+        return path.read_bytes()
+
+
 def opus_ogg(seconds: float = 1.5) -> bytes:
     rate = 48_000
     signal = (np.sin(2 * np.pi * 300 * np.arange(int(seconds * rate)) / rate) * 0.3).astype(
