@@ -78,6 +78,9 @@ class Settings(BaseSettings):
         10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="Largest audio upload."
     )
     media_max_audio_s: int = Field(300, ge=1, le=3600, description="Longest voice message.")
+    media_unsent_ttl_s: int = Field(
+        24 * 3600, ge=60, description="Uploads no message holds are deleted after this long."
+    )
     burn_max_age_s: int = Field(
         7 * 24 * 3600,
         ge=60,

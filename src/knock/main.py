@@ -38,6 +38,7 @@ from knock.realtime.pump import EventPump
 from knock.realtime.registry import Registry
 from knock.workers.burn_purger import BurnPurger
 from knock.workers.event_pruner import EventPruner
+from knock.workers.media_sweeper import UnsentMediaSweeper
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -61,6 +62,7 @@ class Node:
     event_pruner: EventPruner
     media: MediaLibrary
     burn_purger: BurnPurger
+    media_sweeper: UnsentMediaSweeper
 
 
 def build_node(settings: Settings) -> Node:
@@ -99,6 +101,7 @@ def build_node(settings: Settings) -> Node:
         event_pruner=EventPruner(db, settings.event_retention_s),
         media=media,
         burn_purger=BurnPurger(db, media, settings.burn_purge_interval_s),
+        media_sweeper=UnsentMediaSweeper(media),
     )
 
 
@@ -113,9 +116,11 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
         await node.receipt_coalescer.start()
         await node.event_pruner.start()
         await node.burn_purger.start()
+        await node.media_sweeper.start()
         try:
             yield
         finally:
+            await node.media_sweeper.stop()
             await node.burn_purger.stop()
             await node.event_pruner.stop()
             await node.receipt_coalescer.stop()

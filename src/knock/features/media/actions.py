@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,6 +76,7 @@ class MediaLibrary:
         self._db = db
         self._store = store
         self._limits = limits_of(settings)
+        self._unsent_ttl = timedelta(seconds=settings.media_unsent_ttl_s)
         self.scratch = scratch
         self._processing = asyncio.Semaphore(MAX_CONCURRENT_PROCESSING)
 
@@ -154,6 +156,22 @@ class MediaLibrary:
 
     def open(self, key: str, start: int, length: int) -> AsyncIterator[bytes]:
         return self._store.open(key, start, length)
+
+    async def do_purge_unsent(self, batch: int = 500) -> int:
+        """Delete uploads that no message took within the TTL; returns how many went.
+        Rows go first (under the lock an attaching send also takes), files after commit."""
+        purged = 0
+        while True:
+            async with self._db.read() as session:
+                candidates = await repo.unsent_before(session, utcnow() - self._unsent_ttl, batch)
+            if not candidates:
+                return purged
+            async with self._db.transaction() as txn:
+                gone = await repo.delete_unsent_txn(txn.session, candidates)
+            await self.delete_files(storage_keys(gone))
+            purged += len(gone)
+            if len(candidates) < batch:
+                return purged
 
     async def delete_files(self, keys: Iterable[str]) -> None:
         for key in keys:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +45,23 @@ async def media_of_messages(session: AsyncSession, message_ids: list[str]) -> li
         return []
     rows = await session.execute(
         select(Media).where(Media.message_id.in_(message_ids)).order_by(Media.position)
+    )
+    return list(rows.scalars())
+
+
+async def unsent_before(session: AsyncSession, cutoff: datetime, limit: int) -> list[str]:
+    rows = await session.execute(
+        select(Media.id).where(Media.message_id.is_(None), Media.created_at < cutoff).limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def delete_unsent_txn(session: AsyncSession, media_ids: list[str]) -> list[str]:
+    """Delete those of these uploads that are still in no message; returns their ids."""
+    if not media_ids:
+        return []
+    rows = await session.execute(
+        delete(Media).where(Media.id.in_(media_ids), Media.message_id.is_(None)).returning(Media.id)
     )
     return list(rows.scalars())
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
+import time_machine
 
+from knock.core.clock import utcnow
 from knock.features.media.tests import corpus
 from knock.features.media.tests.test_uploads import upload
 from knock.testing import (
@@ -140,3 +143,24 @@ async def test_media_messages_need_the_right_files(http: httpx.AsyncClient) -> N
     assert recalled["media"] == []
     assert (await bob.get(f"/media/{photo['id']}")).status_code == 404
     assert (await ann.get(f"/media/{photo['id']}")).status_code == 404
+
+
+async def test_uploads_never_sent_are_deleted_after_the_ttl(
+    app: Any, http: httpx.AsyncClient
+) -> None:
+    org_id, (ann, bob) = await team(http, "Ann", "Bob")
+    group = await create_group(ann, org_id, bob)
+    unsent = expect(await upload(ann, corpus.png(), "p.png", "image/png"), 201)
+    sent = expect(await upload(ann, corpus.png(), "q.png", "image/png"), 201)
+    expect(await send(ann, group, type="image", media_ids=[sent["id"]]), 201)
+    library = app.state.node.media
+    assert await library.do_purge_unsent() == 0
+    ttl = app.state.node.settings.media_unsent_ttl_s
+    with time_machine.travel(utcnow() + timedelta(seconds=ttl + 1), tick=False):
+        assert await library.do_purge_unsent() == 1
+    assert (await ann.get(f"/media/{unsent['id']}")).status_code == 404
+    assert (await bob.get(f"/media/{sent['id']}")).status_code == 200
+    stored = {
+        p.name for p in (app.state.node.settings.data_dir / "media").rglob("*") if p.is_file()
+    }
+    assert stored == {sent["id"], sent["id"] + ".thumb"}
