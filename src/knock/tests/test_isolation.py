@@ -14,6 +14,7 @@ request; a route added to the app without an entry here fails
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ import orjson
 import pytest
 import websockets
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
+from PIL import Image
 
 from knock.core.ids import new_id
 from knock.testing import (
@@ -66,15 +68,26 @@ class Targets:
     member_id: str  # a member of the org whose role is changed
     leaver_id: str  # removed from the org / from the conversation
     invite_code: str
+    media_id: str  # an image sent in the conversation
 
 
 Build = Callable[[Targets], tuple[str, Any]]
 
 
+class Upload:
+    """A request body that is a multipart upload of a small PNG, not JSON."""
+
+
+def png() -> bytes:
+    image = io.BytesIO()
+    Image.new("RGB", (2, 2), (200, 30, 30)).save(image, format="PNG")
+    return image.getvalue()
+
+
 @dataclass(frozen=True)
 class Route:
     # own: about the caller only · session: the caller's token · invite: the code is the
-    # secret · org / conversation / message: the resource the caller must be allowed to see
+    # secret · org / conversation / message / media: what the caller must be allowed to see
     scope: str
     build: Build
     legit_status: int
@@ -169,6 +182,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/messages/{message_id}/receipts"): Route(
         "message", lambda t: (f"/messages/{t.message_id}/receipts", None), 200
     ),
+    ("POST", "/api/v1/messages/{message_id}/open"): Route(
+        "message", lambda t: (f"/messages/{t.message_id}/open", None), 200
+    ),
+    ("POST", "/api/v1/media"): Route("own", lambda t: ("/media", Upload()), 201),
+    ("GET", "/api/v1/media/{media_id}"): Route(
+        "media", lambda t: (f"/media/{t.media_id}?thumb=1", None), 200
+    ),
 }
 # Run last among the legitimate calls, in this order: they end a message, someone's
 # membership (of the conversation before the org, which ends both) or a token.
@@ -206,6 +226,8 @@ def nonexistent(targets: Targets, scope: str) -> Targets:
         return replace(targets, conversation_id=new_id())
     if scope == "message":
         return replace(targets, message_id=new_id())
+    if scope == "media":
+        return replace(targets, media_id=new_id())
     if scope == "invite":
         return replace(targets, invite_code=uuid.uuid4().hex[:16])
     return targets
@@ -231,6 +253,7 @@ class World:
     revoked_token: str  # the owner's token from a session that logged out
     targets: Targets
     removed_message_id: str  # the message the removed member sent while a member
+    removed_media_id: str  # an image the removed member uploaded and sent while a member
 
 
 async def build_world(http: httpx.AsyncClient) -> World:
@@ -244,6 +267,8 @@ async def build_world(http: httpx.AsyncClient) -> World:
     message = await send_text(owner, conversation_id, "the plan")
     removed_message = await send_text(removed, conversation_id, "my idea")
     await send_text(insider, conversation_id, "agreed")
+    media_id = await send_image(owner, conversation_id)
+    removed_media_id = await send_image(removed, conversation_id)
     expect(await owner.delete(f"/orgs/{org_id}/members/{removed.id}"), 204)
 
     # An invite used up: what a caller without a live code can name.
@@ -273,9 +298,25 @@ async def build_world(http: httpx.AsyncClient) -> World:
             member_id=outsider.id,
             leaver_id=leaver.id,
             invite_code=used_up,
+            media_id=media_id,
         ),
         removed_message_id=removed_message["id"],
+        removed_media_id=removed_media_id,
     )
+
+
+async def send_image(sender: Member, conversation_id: str) -> str:
+    """Upload a picture and send it in the conversation; the media id."""
+    files = {"file": ("photo.png", png(), "image/png")}
+    media = expect(await sender.http.post("/media", files=files, headers=sender.auth), 201)
+    body = {
+        "client_msg_id": uuid.uuid4().hex,
+        "text": "",
+        "type": "image",
+        "media_ids": [media["id"]],
+    }
+    expect(await sender.post(f"/conversations/{conversation_id}/messages", body), 201)
+    return str(media["id"])
 
 
 async def call(
@@ -283,6 +324,9 @@ async def call(
 ) -> httpx.Response:
     path, body = route.build(targets)
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    if isinstance(body, Upload):
+        files = {"file": ("photo.png", png(), "image/png")}
+        return await http.request(method, path, files=files, headers=headers)
     return await http.request(method, path, json=body, headers=headers)
 
 
@@ -308,14 +352,21 @@ async def test_every_route_refuses_every_caller_who_may_not_see(
 ) -> None:
     world = await build_world(http)
     t = world.targets
-    known_ids = [t.org_id, t.conversation_id, t.message_id, world.removed_message_id]
+    known_ids = [
+        t.org_id,
+        t.conversation_id,
+        t.message_id,
+        t.media_id,
+        world.removed_message_id,
+        world.removed_media_id,
+    ]
     checked = 0
     for (method, template), route in ROUTES.items():
         # Without a token or with a revoked one: 401, whatever the ids name.
         for token in (None, world.revoked_token):
             await assert_indistinguishable(world, method, template, token, t, 401)
             checked += 1
-        if route.scope in ("org", "conversation", "message"):
+        if route.scope in ("org", "conversation", "message", "media"):
             callers = [world.stranger, world.removed]
             if route.scope != "org":
                 callers.append(world.outsider)
