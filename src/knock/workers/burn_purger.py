@@ -9,7 +9,7 @@ import contextlib
 import logging
 
 from knock.core.db import Database
-from knock.features.burn.purge import purge_expired_burn_messages
+from knock.features.burn.purge import checkpoint_sqlite, purge_expired_burn_messages
 from knock.features.media.actions import MediaLibrary
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,8 @@ class BurnPurger:
         self._media = media
         self._interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
+        # A purge whose WAL checkpoint was blocked: the old pages may still be in the WAL.
+        self._wal_dirty = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="knock-burn-purger")
@@ -37,6 +39,8 @@ class BurnPurger:
                 purged = await purge_expired_burn_messages(self._db, self._media)
                 if purged:
                     log.info("purged %d burn-after-reading messages", purged)
+                if self._db.is_sqlite and (purged or self._wal_dirty):
+                    self._wal_dirty = not await checkpoint_sqlite(self._db)
             except Exception:
                 log.exception("burn purge failed; trying again shortly")
             await asyncio.sleep(self._interval_s)

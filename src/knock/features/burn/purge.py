@@ -77,8 +77,9 @@ async def _purge_one(db: Database, media: MediaLibrary, message_id: str) -> int:
     return 1
 
 
-async def checkpoint_sqlite(db: Database) -> None:
-    """Copy the WAL into the main file and truncate it to zero bytes."""
+async def checkpoint_sqlite(db: Database) -> bool:
+    """Copy the WAL into the main file and truncate it to zero bytes; False when a reader
+    kept it from finishing (the caller tries again later)."""
     async with db.write_engine.connect() as connection:
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
@@ -87,4 +88,6 @@ async def checkpoint_sqlite(db: Database) -> None:
         row = await cursor.fetchone()
         await cursor.close()
         if row is not None and row[0]:
-            log.warning("the WAL checkpoint after a purge was blocked by a reader; retrying")
+            log.warning("the WAL checkpoint after a purge was blocked by a reader; will retry")
+            return False
+        return True

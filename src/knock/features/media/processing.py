@@ -213,7 +213,7 @@ def _save_still(image: Image.Image, path: Path, fmt: str) -> None:
         keep = (
             image if image.mode in ("1", "L", "LA", "P", "RGB", "RGBA") else image.convert("RGBA")
         )
-        keep.save(path, format="PNG", optimize=True)
+        keep.save(path, format="PNG", compress_level=6)
     elif fmt == "WEBP":
         image.convert("RGBA" if _has_alpha(image) else "RGB").save(path, format="WEBP", quality=85)
     else:
