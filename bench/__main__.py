@@ -29,9 +29,10 @@ from bench.procs import cpus, pin_self
 from bench.report import markdown
 from bench.runner import Options
 from bench.scenarios import catalog
-from bench.targets import BareTarget, KnockTarget
+from bench.targets import BareTarget, KnockTarget, RawTarget
 
 OUT_DIR = Path(__file__).parent / "out"
+BASELINES = {"bare": BareTarget, "raw": RawTarget}
 
 
 def machine() -> dict[str, Any]:
@@ -65,7 +66,13 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="reduced set, under 5 minutes")
     parser.add_argument("--only", default="", help="comma-separated scenario names")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the bare server")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baselines")
+    parser.add_argument(
+        "--baselines",
+        default="",
+        help="comma-separated: bare (uvicorn ASGI fan-out), raw (asyncio protocol fan-out); "
+        "default bare in --quick, bare,raw otherwise",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
     parser.add_argument(
         "--setup", choices=["auto", "api", "seed"], default="auto", help="how users are made"
@@ -107,13 +114,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     unknown = [s for s in wanted if s not in scenarios]
     if unknown:
         raise SystemExit(f"unknown scenario(s): {', '.join(unknown)}; know {', '.join(scenarios)}")
+    baselines = [b for b in (args.baselines or ("bare" if args.quick else "bare,raw")).split(",")]
+    if any(b not in BASELINES for b in baselines):
+        raise SystemExit(f"--baselines: choose from {', '.join(BASELINES)}")
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     for name in wanted:
         function, with_baseline = scenarios[name]
         targets: list[Any] = [KnockTarget(options.postgres, options.redis)]
         if with_baseline and not args.no_baseline:
-            targets.append(BareTarget())
+            targets += [BASELINES[b]() for b in baselines]
         options.current = name
         for target in targets:
             began = time.monotonic()

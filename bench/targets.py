@@ -78,10 +78,11 @@ class Target:
 
 class BareTarget(Target):
     name = "bare"
+    module = "bench.bare"
 
     def start(self, pin: bool) -> None:
         self.port = free_port()
-        argv = [sys.executable, "-m", "bench.bare", "--port", str(self.port)]
+        argv = [sys.executable, "-m", self.module, "--port", str(self.port)]
         env = {**os.environ, "PYTHONPATH": os.getcwd()}
         self.server = Server(argv, env, self.port)
         self.server.start(pin)
@@ -101,6 +102,13 @@ class BareTarget(Target):
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as http:
             (await http.post("/bench/setup", content=orjson.dumps(body))).raise_for_status()
         return world
+
+
+class RawTarget(BareTarget):
+    """Fan-out on raw asyncio protocols: frames built once, written to transports."""
+
+    name = "raw"
+    module = "bench.rawfanout"
 
 
 def _asyncpg_url(url: str) -> str:
