@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import time_machine
+import websockets
 from sqlalchemy import text
 
 from knock.core.clock import utcnow
@@ -144,6 +147,39 @@ def _sqlite_files(path: Path, purged: bool) -> bytes:
     if purged:
         assert not wal.exists() or wal.stat().st_size == 0, "the WAL was not truncated"
     return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+async def _frames_until(sock: Any, wanted: str) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    while not seen or seen[-1]["type"] != wanted:
+        frame = orjson.loads(await asyncio.wait_for(sock.recv(), 10))
+        if frame["type"] != "ping":
+            seen.append(frame)
+    return seen
+
+
+async def test_devices_get_the_sealed_frame_live_and_the_burn_on_resume(
+    app: Any, http: httpx.AsyncClient, live: str
+) -> None:
+    org_id, (ann, bob) = await team(http, "Ann", "Bob")
+    group = await create_group(ann, org_id, bob)
+    url = f"ws://{live}/api/v1/ws?token={bob.token}"
+    async with websockets.connect(url) as sock:
+        (ready,) = await _frames_until(sock, "ready")
+        body = burn_body(text="whisper", burn_after_s=5)
+        sent = expect(await ann.post(f"/conversations/{group}/messages", body), 201)
+        created = (await _frames_until(sock, "message.created"))[-1]
+        assert created["message"]["id"] == sent["id"]
+        assert (created["message"]["text"], created["message"]["burn_after_s"]) == ("", 5)
+    expect(await bob.post(f"/messages/{sent['id']}/open"), 200)
+    with time_machine.travel(utcnow() + timedelta(seconds=6), tick=False):
+        assert await purge(app) == 1
+    # An offline device resuming from before the message gets its burned frame, then the burn.
+    async with websockets.connect(f"{url}&cursor={ready['cursor']}") as sock:
+        frames = [f for f in await _frames_until(sock, "ready") if f["type"] != "ready"]
+    assert [f["type"] for f in frames] == ["message.created", "message.burned"]
+    assert (frames[0]["message"]["text"], frames[0]["message"]["burned"]) == ("", True)
+    assert frames[1]["message_id"] == sent["id"]
 
 
 async def _database_dump(app: Any, database_url: str, *, purged: bool = True) -> bytes:
