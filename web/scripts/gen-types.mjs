@@ -20,6 +20,12 @@ async function main() {
   await writeFile(resolve(outDir, 'openapi.ts'), banner + astToString(ast));
 
   const events = JSON.parse(await readFile(resolve(root, 'generated/events.schema.json'), 'utf8'));
+  // Frames are the server's serialized models: every field is present, defaults included.
+  for (const definition of Object.values(events.definitions ?? events.$defs ?? {})) {
+    if (definition && typeof definition === 'object' && definition.properties) {
+      definition.required = Object.keys(definition.properties);
+    }
+  }
   const ts = await compile(events, events.title ?? 'KnockFrames', {
     bannerComment: banner,
     additionalProperties: false,

@@ -61,6 +61,7 @@ export const api = {
     http<MessagePage>(`/conversations/${enc(conversationId)}/messages`, { query }),
   message: (id: string) => http<Message>(`/messages/${enc(id)}`),
   editMessage: (id: string, text: string) => http<Message>(`/messages/${enc(id)}`, { method: 'PATCH', body: { text } satisfies Schemas['EditMessageIn'] }),
+  openMessage: (id: string) => http<Message>(`/messages/${enc(id)}/open`, { method: 'POST' }),
   recallMessage: (id: string) => http<Message>(`/messages/${enc(id)}/recall`, { method: 'POST' }),
   markRead: (conversationId: string, upToSeq: number) =>
     http<void>(`/conversations/${enc(conversationId)}/read`, { method: 'POST', body: { up_to_seq: upToSeq } satisfies Schemas['ReadIn'] }),

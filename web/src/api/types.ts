@@ -26,7 +26,11 @@ export type ConversationMember = Schemas['ConversationMemberOut'];
 export type ConversationMemberPage = Schemas['ConversationMemberPage'];
 export type Receipts = Schemas['MessageReceiptsOut'];
 
+export type Media = Schemas['MediaOut'];
 export type ReceiptRange = Events.ReceiptRange;
+/** A message as frames carry it: every field present (assignable to Message). */
+export type FrameMessage = Events.MessageOut;
+export type FrameConversation = Events.ConversationOut;
 
 /** Every frame the server may send on the WebSocket. */
 export type ServerFrame = Events.KnockFrames;

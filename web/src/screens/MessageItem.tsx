@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { AlertCircle, Check, CheckCheck, Clock, Copy, Ellipsis, Pencil, Reply, RotateCw, Trash2, Undo2 } from 'lucide-react';
+import { AlertCircle, Check, CheckCheck, Clock, Copy, Ellipsis, Flame, Pencil, Reply, RotateCw, Trash2, Undo2 } from 'lucide-react';
 import { memo, useEffect, useRef, useState, type KeyboardEvent, type MouseEvent as ReactMouseEvent } from 'react';
 import { api } from '../api/endpoints';
 import type { Conversation, Message } from '../api/types';
@@ -9,9 +9,10 @@ import { Markdown } from '../lib/Markdown';
 import { toPlainText, type MentionTarget } from '../lib/markdown';
 import { receiptLabel, receiptSummary } from '../lib/receipts';
 import type { OutboxItem } from '../state/outbox';
-import type { ConversationMembers } from '../state/reducer';
+import { isSealed, type ConversationMembers } from '../state/reducer';
 import { Avatar } from '../ui/Avatar';
 import { errorText, formatTime } from '../ui/format';
+import { MediaView } from '../ui/MediaView';
 
 const RECALL_WINDOW_MS = 2 * 60 * 1000;
 
@@ -41,13 +42,21 @@ export const MessageItem = memo(function MessageItem({ message, conversation, na
   const senderName = mine ? session.me.display_name : (names.get(message.sender_id) ?? members?.byId[message.sender_id]?.display_name ?? t('chat.unknownUser'));
   const [error, setError] = useState<string | null>(null);
 
-  if (message.recalled) {
+  if (message.recalled || message.burned) {
     return (
-      <p className="system-note" id={`msg-${message.id}`}>
-        {mine ? t('chat.recalledByMe') : t('chat.recalledBy', { name: senderName })}
+      <p className="system-note" id={`msg-${message.id}`} data-testid="message">
+        {message.burned ? t('chat.burned') : mine ? t('chat.recalledByMe') : t('chat.recalledBy', { name: senderName })}
       </p>
     );
   }
+  const sealed = isSealed(message);
+  const open = async () => {
+    try {
+      session.store.dispatch({ kind: 'message.stored', message: await api.openMessage(message.id) });
+    } catch (err) {
+      setError(errorText(err, t));
+    }
+  };
 
   const mentionTargets: MentionTarget[] = message.mentions.map((id) =>
     id === 'all' ? { userId: 'all', name: 'all' } : { userId: id, name: id === session.me.id ? session.me.display_name : (names.get(id) ?? members?.byId[id]?.display_name ?? id) },
@@ -79,17 +88,38 @@ export const MessageItem = memo(function MessageItem({ message, conversation, na
           <div className="bubble" onClick={openMenuOnTouch}>
             <span className="visually-hidden">{t('chat.from', { name: senderName })}</span>
             {message.reply_to_id && <ReplyQuote conversationId={conversation.id} messageId={message.reply_to_id} names={names} />}
-            <div className="msg-text" data-testid="message-text">
-              <Markdown text={message.text} mentions={mentionTargets} meId={session.me.id} />
-            </div>
+            {sealed ? (
+              <button type="button" className="burn-open" onClick={open}>
+                <Flame size={18} aria-hidden="true" />
+                <span>
+                  <strong>{t('chat.sealed')}</strong>
+                  <small>{t('chat.open')}</small>
+                </span>
+              </button>
+            ) : (
+              <>
+                {message.media && message.media.length > 0 && <MediaView media={message.media} />}
+                {message.text && (
+                  <div className="msg-text" data-testid="message-text">
+                    <Markdown text={message.text} mentions={mentionTargets} meId={session.me.id} />
+                  </div>
+                )}
+              </>
+            )}
             <span className="msg-meta">
+              {message.burn_expires_at && !sealed && (
+                <span className="burn-timer">
+                  <Flame size={12} aria-hidden="true" /> {t('chat.burnsAt', { time: formatTime(message.burn_expires_at, locale) })}
+                </span>
+              )}
               {message.edited_at && <span className="msg-edited">{t('chat.edited')}</span>}
               <time dateTime={message.created_at}>{formatTime(message.created_at, locale)}</time>
               {mine && <Check size={14} aria-label={t('send.sent')} className="sent-tick" />}
             </span>
           </div>
           <MessageMenu
-            mine={mine}
+            mine={mine && message.burn_after_s == null}
+            canReply={message.burn_after_s == null}
             canRecall={canRecall}
             onReply={() => onReply(message)}
             onEdit={() => onEdit(message)}
@@ -144,6 +174,7 @@ function ReplyQuote({ conversationId, messageId, names }: { conversationId: stri
 
 interface MenuProps {
   mine: boolean;
+  canReply: boolean;
   canRecall: boolean;
   onReply: () => void;
   onEdit: () => void;
@@ -151,7 +182,7 @@ interface MenuProps {
   onCopy: () => void;
 }
 
-function MessageMenu({ mine, canRecall, onReply, onEdit, onRecall, onCopy }: MenuProps) {
+function MessageMenu({ mine, canReply, canRecall, onReply, onEdit, onRecall, onCopy }: MenuProps) {
   const { t } = useI18n();
   const [open, setOpen] = useState(false);
   const menu = useRef<HTMLDivElement>(null);
@@ -203,9 +234,11 @@ function MessageMenu({ mine, canRecall, onReply, onEdit, onRecall, onCopy }: Men
       </button>
       {open && (
         <div className="menu" role="menu" ref={menu} onKeyDown={onKeyDown} aria-label={t('chat.messageActions')}>
-          <button type="button" role="menuitem" onClick={() => choose(onReply)}>
-            <Reply size={16} aria-hidden="true" /> {t('chat.reply')}
-          </button>
+          {canReply && (
+            <button type="button" role="menuitem" onClick={() => choose(onReply)}>
+              <Reply size={16} aria-hidden="true" /> {t('chat.reply')}
+            </button>
+          )}
           <button type="button" role="menuitem" onClick={() => choose(onCopy)}>
             <Copy size={16} aria-hidden="true" /> {t('chat.copy')}
           </button>

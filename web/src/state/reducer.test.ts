@@ -63,6 +63,22 @@ describe('chat reducer: messages', () => {
     expect(s.messages.c1!.items[0]!.recalled).toBe(true);
   });
 
+  it('burns a message for everyone, and a stale copy never brings it back', () => {
+    let s = run(start(), created(message({ seq: 1, text: 'secret', burn_after_s: 10 })));
+    s = run(s, { kind: 'event', event: { type: 'message.burned', cursor: '2', conversation_id: 'c1', message_id: 'm1' } });
+    expect(s.messages.c1!.items[0]).toMatchObject({ text: '', burned: true });
+    expect(s.conversations.c1!.last_message).toMatchObject({ text: '', burned: true });
+    s = run(s, { kind: 'messages.loaded', conversationId: 'c1', items: [message({ seq: 1, text: 'secret', burn_after_s: 10 })] });
+    expect(s.messages.c1!.items[0]!.text).toBe('');
+  });
+
+  it('a sealed frame does not hide the content of my own burn message', () => {
+    const mine = message({ seq: 1, sender_id: 'me', text: 'for your eyes', burn_after_s: 10 });
+    let s = run(start(), { kind: 'message.stored', message: mine });
+    s = run(s, created({ ...mine, text: '' }));
+    expect(s.messages.c1!.items[0]!.text).toBe('for your eyes');
+  });
+
   it('removes the outbox item that a message acknowledges', () => {
     const item = createOutboxItem({ conversation_id: 'c1', text: 'hi' }, new Date(), 'uuid-1');
     let s = run(start(), { kind: 'outbox.added', item });

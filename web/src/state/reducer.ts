@@ -128,6 +128,8 @@ function applyEvent(state: ChatState, event: ServerEvent): ChatState {
     }
     case 'message.updated':
       return storeMessage(state, event.message);
+    case 'message.burned':
+      return burnMessage(state, event.conversation_id, event.message_id);
     case 'conversation.created': {
       // The same frame goes to every member, so the peer of a dm is found from member_ids.
       const incoming = event.conversation;
@@ -181,6 +183,22 @@ function applyEvent(state: ChatState, event: ServerEvent): ChatState {
   }
 }
 
+/** A burn-after-reading message is gone for everyone: only its placeholder stays. */
+function burnMessage(state: ChatState, conversationId: string, messageId: string): ChatState {
+  const burn = (m: Message): Message => ({ ...m, text: '', mentions: [], media: [], burned: true });
+  let next = state;
+  const list = state.messages[conversationId];
+  if (list?.items.some((m) => m.id === messageId)) {
+    const items = list.items.map((m) => (m.id === messageId ? burn(m) : m));
+    next = { ...next, messages: { ...next.messages, [conversationId]: { ...list, items } } };
+  }
+  const conv = state.conversations[conversationId];
+  if (conv?.last_message?.id === messageId) {
+    next = { ...next, conversations: { ...next.conversations, [conversationId]: { ...conv, last_message: burn(conv.last_message) } } };
+  }
+  return next;
+}
+
 function removeConversation(state: ChatState, conversationId: string): ChatState {
   if (!state.conversations[conversationId]) return state;
   const conversations = { ...state.conversations };
@@ -219,11 +237,20 @@ export function mergeMessages(existing: readonly Message[], incoming: readonly M
 /** Edits and recalls only move forward: a stale copy never undoes them. */
 function newerMessage(old: Message, incoming: Message): Message {
   if (old.recalled && !incoming.recalled) return old;
+  if (old.burned && !incoming.burned) return old;
+  // Frames carry burn messages sealed (no content), the sender's own included: a sealed copy
+  // never hides content we already hold (from our POST answer or an open).
+  if (isSealed(incoming) && !isSealed(old) && !old.burned && !incoming.burned) return { ...incoming, text: old.text, media: old.media, mentions: old.mentions };
   if (old.edited_at && (!incoming.edited_at || incoming.edited_at < old.edited_at) && !incoming.recalled) return old;
   // The receipt count on our own messages is kept by the freshest source: the lower one.
   const unread =
     old.unread_count != null && incoming.unread_count != null ? Math.min(old.unread_count, incoming.unread_count) : incoming.unread_count ?? old.unread_count;
   return { ...incoming, unread_count: unread };
+}
+
+/** A burn-after-reading message whose content this copy does not carry. */
+export function isSealed(m: Message): boolean {
+  return m.burn_after_s != null && !m.burned && m.text === '' && (m.media?.length ?? 0) === 0;
 }
 
 function storeMessage(state: ChatState, message: Message): ChatState {

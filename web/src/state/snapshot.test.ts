@@ -42,6 +42,13 @@ describe('device snapshot', () => {
     expect(loadSnapshot(storage, 'me')).toBeNull();
   });
 
+  it('never writes burn-after-reading content to the device', () => {
+    const state = chatReducer(stateWith(2), { kind: 'message.stored', message: message({ seq: 3, text: 'secret', burn_after_s: 30 }) });
+    const snap = makeSnapshot(state);
+    expect(JSON.stringify(snap)).not.toContain('secret');
+    expect(snap.messages.c1!.at(-1)!.text).toBe('');
+  });
+
   it('finds restored conversations the server no longer lists', () => {
     expect(staleRestored(new Set(['c1', 'c2']), new Set(['c2', 'c3']))).toEqual(['c1']);
   });

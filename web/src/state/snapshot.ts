@@ -21,14 +21,20 @@ function activity(c: Conversation): string {
   return c.last_message?.created_at ?? c.created_at;
 }
 
+/** Burn-after-reading content never touches the disk: the snapshot keeps it sealed. */
+function withoutBurnContent(m: Message): Message {
+  return m.burn_after_s != null ? { ...m, text: '', mentions: [], media: [] } : m;
+}
+
 export function makeSnapshot(state: ChatState, queries: [unknown[], unknown][] = []): Snapshot {
   const conversations = Object.values(state.conversations)
     .sort((a, b) => activity(b).localeCompare(activity(a)))
-    .slice(0, SNAPSHOT_CONVERSATIONS);
+    .slice(0, SNAPSHOT_CONVERSATIONS)
+    .map((c) => (c.last_message ? { ...c, last_message: withoutBurnContent(c.last_message) } : c));
   const messages: Record<string, Message[]> = {};
   for (const c of conversations) {
     const items = state.messages[c.id]?.items;
-    if (items?.length) messages[c.id] = items.slice(-SNAPSHOT_MESSAGES);
+    if (items?.length) messages[c.id] = items.slice(-SNAPSHOT_MESSAGES).map(withoutBurnContent);
   }
   return { version: 1, conversations, messages, queries };
 }

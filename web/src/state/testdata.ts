@@ -1,6 +1,6 @@
-import type { Conversation, ConversationMember, Message } from '../api/types';
+import type { ConversationMember, FrameConversation, FrameMessage } from '../api/types';
 
-export function message(overrides: Partial<Message> & { seq: number }): Message {
+export function message(overrides: Partial<FrameMessage> & { seq: number }): FrameMessage {
   return {
     id: `m${overrides.seq}`,
     conversation_id: 'c1',
@@ -14,11 +14,15 @@ export function message(overrides: Partial<Message> & { seq: number }): Message 
     edited_at: null,
     recalled: false,
     unread_count: null,
+    media: [],
+    burn_after_s: null,
+    burn_expires_at: null,
+    burned: false,
     ...overrides,
   };
 }
 
-export function conversation(overrides: Partial<Conversation> = {}): Conversation {
+export function conversation(overrides: Partial<FrameConversation> = {}): FrameConversation {
   return {
     id: 'c1',
     org_id: 'o1',

@@ -11,7 +11,12 @@ export function previewText(conv: Conversation, names: Map<string, string>, meId
   const m = conv.last_message;
   if (!m) return t('chats.noMessages');
   if (m.recalled) return t('chats.recalled');
-  const body = toPlainText(m.text).slice(0, 140);
+  let body: string;
+  if (m.burned) body = t('chat.burned');
+  else if (m.burn_after_s != null) body = `🔥 ${t('chat.sealed')}`; // never its content, even opened
+  else if (m.type === 'image' || m.type === 'voice_photo') body = `[${t('chat.photo')}] ${toPlainText(m.text)}`.trim();
+  else if (m.type === 'voice') body = `[${t('chat.voice')}] ${toPlainText(m.text)}`.trim();
+  else body = toPlainText(m.text).slice(0, 140);
   if (m.sender_id === meId) return `${t('chats.you')}: ${body}`;
   if (conv.kind === 'group') return `${names.get(m.sender_id) ?? t('chat.unknownUser')}: ${body}`;
   return body;
