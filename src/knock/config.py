@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     media_max_image_bytes: int = Field(
         20 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024, description="Largest image upload."
     )
+    # At most Pillow's own bomb threshold, which knock.features.media.processing sets to 50 MP.
     media_max_image_pixels: int = Field(
-        50_000_000, ge=1, le=200_000_000, description="Most pixels an image (all frames) may have."
+        50_000_000, ge=1, le=50_000_000, description="Most pixels an image (all frames) may have."
     )
     media_max_audio_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="Largest audio upload."
