@@ -9,7 +9,7 @@ That is what lets every node deliver events in order and fill gaps from the data
 from __future__ import annotations
 
 import orjson
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knock.core.clock import utcnow
@@ -149,30 +149,42 @@ async def events_between(session: AsyncSession, after: int, upto: int) -> list[S
 async def events_for_user(
     session: AsyncSession, user_id: str, after: int, upto: int, limit: int
 ) -> list[tuple[int, bytes]]:
-    """The user's events with after < id <= upto, in order (resume)."""
-    my_conversations = select(ConversationMember.conversation_id).where(
-        ConversationMember.user_id == user_id
-    )
-    my_orgs = select(OrgMember.org_id).where(OrgMember.user_id == user_id)
-    addressed = select(EventRecipient.event_id).where(
-        EventRecipient.user_id == user_id,
-        EventRecipient.event_id > after,
-        EventRecipient.event_id <= upto,
-    )
-    rows = await session.execute(
+    """The user's events with after < id <= upto, in order (resume).
+
+    Conversation and org events count only from when the user joined (by the membership
+    they hold now): a newcomer resuming an older cursor gets nothing from before they came,
+    and someone removed and added back nothing from the time they were out.
+    """
+    in_range = (StoredEventRow.id > after, StoredEventRow.id <= upto)
+    conversations = (
         select(StoredEventRow.id, StoredEventRow.frame)
-        .where(
-            StoredEventRow.id > after,
-            StoredEventRow.id <= upto,
-            or_(
-                StoredEventRow.conversation_id.in_(my_conversations),
-                StoredEventRow.org_id.in_(my_orgs),
-                StoredEventRow.id.in_(addressed),
+        .join(
+            ConversationMember,
+            and_(
+                ConversationMember.conversation_id == StoredEventRow.conversation_id,
+                ConversationMember.user_id == user_id,
             ),
         )
-        .order_by(StoredEventRow.id)
-        .limit(limit)
+        .where(*in_range, StoredEventRow.created_at >= ConversationMember.joined_at)
     )
+    orgs = (
+        select(StoredEventRow.id, StoredEventRow.frame)
+        .join(
+            OrgMember,
+            and_(OrgMember.org_id == StoredEventRow.org_id, OrgMember.user_id == user_id),
+        )
+        .where(*in_range, StoredEventRow.created_at >= OrgMember.joined_at)
+    )
+    addressed = (
+        select(StoredEventRow.id, StoredEventRow.frame)
+        .join(
+            EventRecipient,
+            and_(EventRecipient.event_id == StoredEventRow.id, EventRecipient.user_id == user_id),
+        )
+        .where(*in_range)
+    )
+    mine = union(conversations, orgs, addressed).subquery()
+    rows = await session.execute(select(mine.c.id, mine.c.frame).order_by(mine.c.id).limit(limit))
     return [(int(i), bytes(f)) for i, f in rows]
 
 

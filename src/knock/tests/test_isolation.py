@@ -505,13 +505,6 @@ async def test_a_removed_members_open_socket_hears_nothing_more_of_the_org(
     assert all(f.get("user_id") == rex.id for f in frames[:-1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="realtime: a resume replays a conversation's events by today's membership, so a "
-    "newcomer resuming an older cursor gets frames from before they joined, a recalled "
-    "message's original text included; replay should use membership at the event's time",
-)
 async def test_a_resume_replays_nothing_from_before_joining(
     http: httpx.AsyncClient, live: str
 ) -> None:
