@@ -8,6 +8,8 @@ That is what lets every node deliver events in order and fill gaps from the data
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import orjson
 from sqlalchemy import and_, delete, insert, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -186,6 +188,39 @@ async def events_for_user(
     mine = union(conversations, orgs, addressed).subquery()
     rows = await session.execute(select(mine.c.id, mine.c.frame).order_by(mine.c.id).limit(limit))
     return [(int(i), bytes(f)) for i, f in rows]
+
+
+_MESSAGE_EVENT_TYPES = ("message.created", "message.updated")
+
+
+async def rewrite_message_frames_txn(
+    session: AsyncSession,
+    conversation_id: str,
+    message_id: str,
+    replacement: dict[str, object],
+    since: datetime,
+) -> int:
+    """Replace the message inside its earlier frames (a recall), so a device that resumes
+    from before gets what the message is now, never what it was. Returns frames changed."""
+    rows = await session.execute(
+        select(StoredEventRow.id, StoredEventRow.frame).where(
+            StoredEventRow.conversation_id == conversation_id,
+            StoredEventRow.type.in_(_MESSAGE_EVENT_TYPES),
+            StoredEventRow.created_at >= since,
+        )
+    )
+    changed = 0
+    for event_id, frame in rows.all():
+        decoded = orjson.loads(frame)
+        if decoded.get("message", {}).get("id") == message_id:
+            decoded["message"] = replacement
+            await session.execute(
+                update(StoredEventRow)
+                .where(StoredEventRow.id == event_id)
+                .values(frame=orjson.dumps(decoded))
+            )
+            changed += 1
+    return changed
 
 
 async def subscriptions_of(session: AsyncSession, user_id: str) -> tuple[list[str], list[str]]:

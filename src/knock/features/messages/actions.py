@@ -46,7 +46,7 @@ from knock.features.messages.events import MessageCreated, MessageUpdated
 from knock.features.messages.models import Message
 from knock.features.messages.schemas import MENTION_ALL, MessageOut, MessagePage, SendMessageIn
 from knock.features.orgs.actions import access_org, is_admin
-from knock.realtime.eventlog import last_event_id
+from knock.realtime.eventlog import last_event_id, rewrite_message_frames_txn
 
 # request_hash of a burned message: a retry then gets the burned message back, and no
 # digest of the purged text is kept.
@@ -384,7 +384,19 @@ class Messages:
                     txn.session, message, text="", mentions="[]", recalled=True
                 )
                 gone.extend(await detach_media_txn(txn.session, [message.id]))
-                return await self._updated_txn(txn, user_id, message)
+                recalled = await self._updated_txn(txn, user_id, message)
+                # Content removed means removed from the event log too: earlier frames get
+                # the message as the recall event shows it to everyone.
+                announced = txn.pending[-1].event
+                assert isinstance(announced, MessageUpdated)
+                await rewrite_message_frames_txn(
+                    txn.session,
+                    message.conversation_id,
+                    message.id,
+                    orjson.loads(announced.message.model_dump_json()),
+                    since=message.created_at,
+                )
+                return recalled
             counts = await unread_counts(txn.session, user_id, [message])
             return (await render_messages(txn.session, user_id, [message], counts))[0]
 

@@ -203,3 +203,25 @@ async def test_a_big_groups_last_member_is_subscribed_though_the_frame_lists_100
         sent = await send_text(owner, group, "welcome")
         message = (await frames_until(sock, lambda f: f["type"] == "message.created"))[-1]
         assert message["message"]["id"] == sent["id"]
+
+
+async def test_a_recalled_message_is_recalled_in_the_log_too(
+    ws: WsOpener, http: httpx.AsyncClient
+) -> None:
+    from knock.testing import create_group, create_org, join_org, send_text
+
+    ann, bob = await register(http), await register(http)
+    org = await create_org(ann)
+    await join_org(ann, org, bob)
+    group = await create_group(ann, org, bob)
+    async with ws(bob.token) as sock:
+        cursor = (await frames_until(sock, lambda f: f["type"] == "ready"))[-1]["cursor"]
+    secret = await send_text(ann, group, "the original words")
+    expect(await ann.patch(f"/messages/{secret['id']}", {"text": "edited words"}), 200)
+    expect(await ann.post(f"/messages/{secret['id']}/recall"), 200)
+    async with ws(bob.token, cursor=cursor) as sock:
+        replayed = await frames_until(sock, lambda f: f["type"] == "ready")
+    about = [f["message"] for f in replayed if f["type"].startswith("message.")]
+    assert [m["id"] for m in about] == [secret["id"]] * 3
+    assert all(m["recalled"] and m["text"] == "" for m in about)
+    assert "words" not in str(replayed)
