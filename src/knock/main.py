@@ -36,9 +36,10 @@ from knock.realtime.eventlog import EventLog
 from knock.realtime.gateway import Gateway
 from knock.realtime.pump import EventPump
 from knock.realtime.registry import Registry
-from knock.workers.burn_purger import BurnPurger
-from knock.workers.event_pruner import EventPruner
-from knock.workers.media_sweeper import UnsentMediaSweeper
+from knock.workers.burn_purger import burn_purger
+from knock.workers.event_pruner import event_pruner
+from knock.workers.media_sweeper import unsent_media_sweeper
+from knock.workers.periodic import PeriodicJob
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -59,10 +60,8 @@ class Node:
     messages: Messages
     receipt_coalescer: ReceiptCoalescer
     receipts: Receipts
-    event_pruner: EventPruner
     media: MediaLibrary
-    burn_purger: BurnPurger
-    media_sweeper: UnsentMediaSweeper
+    jobs: list[PeriodicJob]
 
 
 def build_node(settings: Settings) -> Node:
@@ -98,10 +97,12 @@ def build_node(settings: Settings) -> Node:
         messages=messages,
         receipt_coalescer=receipt_coalescer,
         receipts=receipts,
-        event_pruner=EventPruner(db, settings.event_retention_s),
         media=media,
-        burn_purger=BurnPurger(db, media, settings.burn_purge_interval_s),
-        media_sweeper=UnsentMediaSweeper(media),
+        jobs=[
+            event_pruner(db, settings.event_retention_s),
+            burn_purger(db, media, settings.burn_purge_interval_s),
+            unsent_media_sweeper(media),
+        ],
     )
 
 
@@ -114,15 +115,13 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
         await node.broker.start()
         await node.pump.start()
         await node.receipt_coalescer.start()
-        await node.event_pruner.start()
-        await node.burn_purger.start()
-        await node.media_sweeper.start()
+        for job in node.jobs:
+            await job.start()
         try:
             yield
         finally:
-            await node.media_sweeper.stop()
-            await node.burn_purger.stop()
-            await node.event_pruner.stop()
+            for job in reversed(node.jobs):
+                await job.stop()
             await node.receipt_coalescer.stop()
             await node.pump.stop()
             await node.broker.close()

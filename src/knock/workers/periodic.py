@@ -1,0 +1,44 @@
+"""Background jobs: one pass of a job every interval, on every node (each pass is safe to run
+on several nodes at once), surviving and logging its failures."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+class PeriodicJob:
+    def __init__(
+        self, name: str, interval_s: float, run_once: Callable[[], Awaitable[int]], did: str
+    ) -> None:
+        """``run_once`` returns how many things it handled; ``did`` logs them ("pruned %d
+        events")."""
+        self.name = name
+        self._interval_s = interval_s
+        self._run_once = run_once
+        self._did = did
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"knock-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                handled = await self._run_once()
+                if handled:
+                    log.info(self._did, handled)
+            except Exception:
+                log.exception("%s failed; trying again in %s s", self.name, self._interval_s)
+            await asyncio.sleep(self._interval_s)
