@@ -198,17 +198,22 @@ async def rewrite_message_frames_txn(
     conversation_id: str,
     message_id: str,
     replacement: dict[str, object],
-    since: datetime,
+    *,
+    after_event_id: int = 0,
+    since: datetime | None = None,
 ) -> int:
-    """Replace the message inside its earlier frames (a recall), so a device that resumes
-    from before gets what the message is now, never what it was. Returns frames changed."""
-    rows = await session.execute(
-        select(StoredEventRow.id, StoredEventRow.frame).where(
-            StoredEventRow.conversation_id == conversation_id,
-            StoredEventRow.type.in_(_MESSAGE_EVENT_TYPES),
-            StoredEventRow.created_at >= since,
-        )
+    """Replace the message inside its earlier frames (a recall, a burn), so a device that
+    resumes from before gets what the message is now, never what it was. The frames looked
+    at are the conversation's message events after ``after_event_id`` and, if given, created
+    ``since``. Returns how many frames changed."""
+    query = select(StoredEventRow.id, StoredEventRow.frame).where(
+        StoredEventRow.conversation_id == conversation_id,
+        StoredEventRow.type.in_(_MESSAGE_EVENT_TYPES),
+        StoredEventRow.id > after_event_id,
     )
+    if since is not None:
+        query = query.where(StoredEventRow.created_at >= since)
+    rows = await session.execute(query)
     changed = 0
     for event_id, frame in rows.all():
         decoded = orjson.loads(frame)

@@ -22,11 +22,11 @@ from knock.features.burn.actions import BurnState
 from knock.features.burn.events import MessageBurned
 from knock.features.media.actions import MediaLibrary, detach_media_txn, stored_keys_of
 from knock.features.messages.actions import burn_message_content_txn
+from knock.realtime.eventlog import rewrite_message_frames_txn
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
-_MESSAGE_EVENTS = ("message.created", "message.updated")
 
 
 async def purge_expired_burn_messages(db: Database, media: MediaLibrary) -> int:
@@ -59,15 +59,13 @@ async def _purge_one(db: Database, media: MediaLibrary, message_id: str) -> int:
         late_keys = await detach_media_txn(session, [message_id])
         await repo.mark_burned_txn(session, message_id, utcnow())
         if placeholder is not None:
-            replacement = orjson.loads(placeholder.model_dump_json())
-            frames = await repo.message_event_frames(
-                session, burn.conversation_id, burn.first_event_id, _MESSAGE_EVENTS
+            await rewrite_message_frames_txn(
+                session,
+                burn.conversation_id,
+                message_id,
+                orjson.loads(placeholder.model_dump_json()),
+                after_event_id=burn.first_event_id,
             )
-            for event_id, frame in frames:
-                decoded = orjson.loads(frame)
-                if decoded.get("message", {}).get("id") == message_id:
-                    decoded["message"] = replacement
-                    await repo.rewrite_event_frame_txn(session, event_id, orjson.dumps(decoded))
         txn.emit(
             MessageBurned(conversation_id=burn.conversation_id, message_id=message_id),
             Audience(conversation_id=burn.conversation_id),

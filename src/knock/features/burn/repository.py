@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, not_, or_, select, update
+from sqlalchemy import delete, exists, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knock.features.burn.models import BurnMessage, BurnReader
 from knock.features.conversations.models import ConversationMember
-from knock.realtime.models import StoredEventRow
 
 
 async def insert_burn_txn(session: AsyncSession, burn: BurnMessage) -> None:
@@ -88,27 +87,4 @@ async def mark_burned_txn(session: AsyncSession, message_id: str, now: datetime)
     await session.execute(delete(BurnReader).where(BurnReader.message_id == message_id))
     await session.execute(
         update(BurnMessage).where(BurnMessage.message_id == message_id).values(burned_at=now)
-    )
-
-
-async def message_event_frames(
-    session: AsyncSession, conversation_id: str, after_id: int, types: tuple[str, ...]
-) -> list[tuple[int, bytes]]:
-    rows = await session.execute(
-        select(StoredEventRow.id, StoredEventRow.frame)
-        .where(
-            and_(
-                StoredEventRow.conversation_id == conversation_id,
-                StoredEventRow.id > after_id,
-                StoredEventRow.type.in_(types),
-            )
-        )
-        .order_by(StoredEventRow.id)
-    )
-    return [(int(i), bytes(f)) for i, f in rows]
-
-
-async def rewrite_event_frame_txn(session: AsyncSession, event_id: int, frame: bytes) -> None:
-    await session.execute(
-        update(StoredEventRow).where(StoredEventRow.id == event_id).values(frame=frame)
     )
