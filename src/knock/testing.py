@@ -86,6 +86,15 @@ async def join_org(admin: Member, org_id: str, *people: Member, role: str = "mem
         expect(await person.post(f"/invites/{code}/accept"), 200)
 
 
+async def team(http: httpx.AsyncClient, *names: str) -> tuple[str, list[Member]]:
+    """An org owned by the first person, with the others as members."""
+    people = [await register(http, name) for name in names]
+    org_id = await create_org(people[0])
+    if len(people) > 1:
+        await join_org(people[0], org_id, *people[1:])
+    return org_id, people
+
+
 async def create_group(creator: Member, org_id: str, *others: Member, title: str = "Team") -> str:
     body = {"kind": "group", "title": title, "member_ids": [m.id for m in others]}
     return str(expect(await creator.post(f"/orgs/{org_id}/conversations", body), 201)["id"])

@@ -20,21 +20,11 @@ from knock.features.media.tests import corpus
 from knock.features.media.tests.test_uploads import upload
 from knock.tables import metadata
 from knock.testing import (
-    Member,
     create_group,
-    create_org,
     expect,
-    join_org,
     logged_events,
-    register,
+    team,
 )
-
-
-async def team(http: httpx.AsyncClient, *names: str) -> tuple[str, list[Member]]:
-    people = [await register(http, name) for name in names]
-    org_id = await create_org(people[0])
-    await join_org(people[0], org_id, *people[1:])
-    return org_id, people
 
 
 def burn_body(**extra: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from knock.testing import (
     logged_events,
     register,
     send_text,
+    team,
 )
 
 CONVERSATION_FIELDS = {
@@ -36,15 +37,6 @@ CONVERSATION_FIELDS = {
     "last_message",
     "peer_id",
 }
-
-
-async def team(http: httpx.AsyncClient, *names: str) -> tuple[str, list[Member]]:
-    """An org owned by the first person, with the others as members."""
-    people = [await register(http, name) for name in names]
-    org_id = await create_org(people[0])
-    if len(people) > 1:
-        await join_org(people[0], org_id, *people[1:])
-    return org_id, people
 
 
 async def test_create_group_makes_the_creator_owner(app: Any, http: httpx.AsyncClient) -> None:

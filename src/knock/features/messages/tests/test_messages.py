@@ -13,14 +13,12 @@ import time_machine
 
 from knock.core.clock import utcnow
 from knock.testing import (
-    Member,
     create_group,
-    create_org,
     expect,
-    join_org,
     logged_events,
     register,
     send_text,
+    team,
 )
 
 MESSAGE_FIELDS = {
@@ -42,14 +40,6 @@ MESSAGE_FIELDS = {
     "burn_expires_at",
     "burned",
 }
-
-
-async def team(http: httpx.AsyncClient, *names: str) -> tuple[str, list[Member]]:
-    people = [await register(http, name) for name in names]
-    org_id = await create_org(people[0])
-    if len(people) > 1:
-        await join_org(people[0], org_id, *people[1:])
-    return org_id, people
 
 
 def body(text: str = "hello", **extra: Any) -> dict[str, Any]:

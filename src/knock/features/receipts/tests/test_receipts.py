@@ -16,19 +16,13 @@ from knock.testing import (
     logged_events,
     register,
     send_text,
+    team,
 )
 
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     return {"receipt_coalesce_ms": 0}
-
-
-async def team(http: httpx.AsyncClient, *names: str) -> tuple[str, list[Member]]:
-    people = [await register(http, name) for name in names]
-    org_id = await create_org(people[0])
-    await join_org(people[0], org_id, *people[1:])
-    return org_id, people
 
 
 async def read_seq(who: Member, conversation_id: str) -> int:
