@@ -2,6 +2,7 @@
 
 from knock.core.models import Base
 from knock.features.accounts import models as accounts_models
+from knock.features.albums import models as albums_models
 from knock.features.burn import models as burn_models
 from knock.features.conversations import models as conversations_models
 from knock.features.media import models as media_models
@@ -12,6 +13,7 @@ from knock.realtime import models as realtime_models
 __all__ = [
     "Base",
     "accounts_models",
+    "albums_models",
     "burn_models",
     "conversations_models",
     "media_models",

@@ -11,7 +11,8 @@ from knock.core.models import Base, IdColumn, UTCDateTime
 class Media(Base):
     """An uploaded file. Unattached (``message_id`` null) it is its owner's alone; once a
     message holds it, whoever may see that message's content may fetch it. A file is
-    attached at most once."""
+    attached at most once. Album items hold files too (``album_holds`` counts them): whoever
+    may see such an album may fetch them, and the sweeper of unsent uploads skips them."""
 
     __tablename__ = "media"
 
@@ -33,3 +34,6 @@ class Media(Base):
     # The message's conversation, copied at attach time so access needs no join.
     conversation_id: Mapped[str | None] = mapped_column(IdColumn(), nullable=True)
     position: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # A counter on the row itself, changed under the row's lock: the sweeper's DELETE then
+    # re-checks it after waiting for an adding transaction (a NOT EXISTS would not).
+    album_holds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
