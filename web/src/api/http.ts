@@ -1,5 +1,7 @@
 // The HTTP side of the API: JSON in and out, the bearer token, and one error type.
 
+import { noteServerBusy, retryAfterDelay } from '../realtime/backoff';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number | null,
@@ -37,7 +39,26 @@ export function configureHttp(options: { token: TokenSource; onUnauthorized: () 
 
 export const API_BASE = '/api/v1';
 
+/** Automatic retries of a read the server shed (503 + Retry-After); writes go back to their
+ * caller, which knows whether the request is safe to repeat (the outbox: client_msg_id). */
+export const MAX_SHED_RETRIES = 2;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export async function http<T>(path: string, options: HttpOptions = {}): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await httpOnce<T>(path, options);
+    } catch (err) {
+      const shed = err instanceof ApiError && err.status === 503 && err.retryAfterS !== null;
+      const read = (options.method ?? 'GET') === 'GET';
+      if (!shed || !read || attempt >= MAX_SHED_RETRIES || options.signal?.aborted) throw err;
+      await sleep(retryAfterDelay(err.retryAfterS ?? 1, attempt));
+    }
+  }
+}
+
+async function httpOnce<T>(path: string, options: HttpOptions): Promise<T> {
   const url = new URL(API_BASE + path, window.location.origin);
   for (const [k, v] of Object.entries(options.query ?? {})) {
     if (v !== undefined && v !== null) url.searchParams.set(k, String(v));
@@ -80,6 +101,8 @@ export async function http<T>(path: string, options: HttpOptions = {}): Promise<
       error?.message ?? response.statusText,
       retryAfter ? Number(retryAfter) || null : null,
     );
+    // Overloaded: the realtime connection must stay away as long (it cannot see this itself).
+    if (response.status === 503 && apiError.retryAfterS !== null) noteServerBusy(apiError.retryAfterS);
     if (response.status === 401 && token && path !== '/auth/login') onUnauthorized();
     throw apiError;
   }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ServerEvent } from '../api/types';
+import { noteServerBusy, resetServerBusy } from './backoff';
 import { RealtimeConnection, type ConnectionHandlers } from './connection';
 
 class FakeSocket {
@@ -116,7 +117,7 @@ describe('realtime connection', () => {
       }
       delays.push(waited);
     }
-    expect(delays).toEqual([400, 750, 1500, 3000]);
+    expect(delays).toEqual([250, 500, 1000, 2000]); // random 0.5: half of each doubling ceiling
     conn.stop();
   });
 
@@ -167,6 +168,21 @@ describe('realtime connection', () => {
     expect(last().sent).toContain('{"type":"ping"}');
     vi.advanceTimersByTime(30_000);
     expect(FakeSocket.all.length).toBeGreaterThan(1);
+    conn.stop();
+  });
+
+  it('stays away as long as an overloaded server asked over HTTP, then spreads out', () => {
+    const { conn } = setup();
+    conn.start(null);
+    last().open();
+    last().frame({ type: 'ready', cursor: '1' });
+    noteServerBusy(10); // an HTTP call just got 503 with Retry-After: 10
+    last().drop();
+    vi.advanceTimersByTime(9_999);
+    expect(FakeSocket.all).toHaveLength(1);
+    vi.advanceTimersByTime(10_000); // random 0.5: the floor plus half of it
+    expect(FakeSocket.all).toHaveLength(2);
+    resetServerBusy();
     conn.stop();
   });
 });

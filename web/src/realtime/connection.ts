@@ -2,7 +2,7 @@
 // cursor it saw, so that nothing is lost or repeated across drops.
 
 import type { ServerEvent, ServerFrame } from '../api/types';
-import { backoffDelay } from './backoff';
+import { backoffDelay, retryAfterDelay, serverBusyForMs } from './backoff';
 
 export type ConnectionStatus = 'connecting' | 'online' | 'offline';
 
@@ -177,7 +177,12 @@ export class RealtimeConnection {
   private scheduleReconnect(): void {
     if (this.stopped) return;
     this.setStatus(navigator.onLine === false ? 'offline' : 'connecting');
-    const delay = backoffDelay(this.attempt++, this.options.random);
+    // A server shedding load said how long to stay away (seen on the HTTP side): honour it.
+    const busyMs = serverBusyForMs();
+    const delay =
+      busyMs > 0
+        ? retryAfterDelay(busyMs / 1000, this.attempt++, this.options.random)
+        : backoffDelay(this.attempt++, this.options.random);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
