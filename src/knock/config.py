@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "KNOCK_"
@@ -68,6 +69,31 @@ class Settings(BaseSettings):
     )
     password_hash_time_cost: int = Field(2, ge=2, description="argon2id passes.")
 
+    rtc_host_addresses: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="Comma-separated IP addresses the voice-conference media server offers "
+        "ICE host candidates on; empty = every interface but loopback.",
+    )
+    rtc_port_min: int = Field(
+        0, ge=0, le=65535, description="Lowest UDP port for media; 0 = any port (with max 0)."
+    )
+    rtc_port_max: int = Field(0, ge=0, le=65535, description="Highest UDP port for media.")
+    rtc_ice_servers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated STUN/TURN URLs (stun:host:port, turn:host:port?transport=udp) "
+        "for the media server and handed to clients.",
+    )
+    rtc_turn_username: str = Field("", max_length=512, description="Fixed TURN user name.")
+    rtc_turn_credential: str = Field("", max_length=512, description="Fixed TURN password.")
+    rtc_turn_secret: str = Field(
+        "",
+        max_length=512,
+        description="coturn static-auth-secret: mint per-user expiring TURN passwords instead.",
+    )
+    rtc_turn_credential_ttl_s: int = Field(
+        24 * 3600, ge=60, le=30 * 24 * 3600, description="Lifetime of a minted TURN password."
+    )
+
     media_max_image_bytes: int = Field(
         20 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024, description="Largest image upload."
     )
@@ -111,6 +137,39 @@ class Settings(BaseSettings):
     def _check_database(cls, value: str) -> str:
         if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("rtc_host_addresses", "rtc_ice_servers", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("rtc_host_addresses")
+    @classmethod
+    def _check_rtc_addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"{address!r} is not an IP address") from None
+        return value
+
+    @field_validator("rtc_ice_servers")
+    @classmethod
+    def _check_ice_servers(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("stun:", "turn:", "turns:")):
+                raise ValueError(f"{url!r} must start with stun:, turn: or turns:")
+        return value
+
+    @field_validator("rtc_port_max")
+    @classmethod
+    def _check_rtc_ports(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("rtc_port_min", 0)
+        if (low == 0) != (value == 0) or low > value:
+            raise ValueError("KNOCK_RTC_PORT_MIN..KNOCK_RTC_PORT_MAX must be a range, or both 0")
         return value
 
     @property

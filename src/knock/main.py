@@ -20,7 +20,21 @@ from knock.core.http import RefuseNul, SecurityHeaders, WebClient
 from knock.features.accounts import routes as accounts_routes
 from knock.features.accounts.actions import Accounts
 from knock.features.conversations import routes as conversations_routes
+from knock.features.albums import routes as albums_routes
+from knock.features.albums.actions import Albums
+from knock.features.approvals import routes as approvals_routes
+from knock.features.approvals.actions import Approvals
+from knock.features.approvals.cards import ApprovalCards
+from knock.features.approvals.export import ApprovalExport
+from knock.features.approvals.templates import Templates
+from knock.features.calls import routes as calls_routes
+from knock.features.calls.actions import Calls, NodeIdentity, call_upkeep
+from knock.features.calls.media import ConferenceMedia
 from knock.features.conversations.actions import Conversations
+from knock.features.ding import routes as ding_routes
+from knock.features.ding.actions import Dings
+from knock.features.ding.delivery import DingDelivery
+from knock.features.ding.escalation import DingEscalation
 from knock.features.media import routes as media_routes
 from knock.features.media.actions import MediaLibrary
 from knock.features.media.store import LocalMediaStore
@@ -37,6 +51,7 @@ from knock.realtime.gateway import Gateway
 from knock.realtime.pump import EventPump
 from knock.realtime.registry import Registry
 from knock.workers.burn_purger import burn_purger
+from knock.workers.ding_escalator import ding_escalator
 from knock.workers.event_pruner import event_pruner
 from knock.workers.media_sweeper import unsent_media_sweeper
 from knock.workers.periodic import PeriodicJob
@@ -61,6 +76,13 @@ class Node:
     receipt_coalescer: ReceiptCoalescer
     receipts: Receipts
     media: MediaLibrary
+    dings: Dings
+    approval_templates: Templates
+    approvals: Approvals
+    approval_export: ApprovalExport
+    albums: Albums
+    calls: Calls
+    ding_escalation: DingEscalation
     jobs: list[PeriodicJob]
 
 
@@ -84,6 +106,8 @@ def build_node(settings: Settings) -> Node:
     receipt_coalescer = ReceiptCoalescer(db, settings.receipt_coalesce_ms)
     receipts = Receipts(db, settings, receipt_coalescer)
     gateway = Gateway(db, accounts, pump, registry, settings)
+    dings = Dings(db, settings)
+    ding_escalation = DingEscalation(db, settings, DingDelivery(settings))
     return Node(
         settings=settings,
         db=db,
@@ -98,10 +122,18 @@ def build_node(settings: Settings) -> Node:
         receipt_coalescer=receipt_coalescer,
         receipts=receipts,
         media=media,
+        dings=dings,
+        ding_escalation=ding_escalation,
         jobs=[
             event_pruner(db, settings.event_retention_s),
             burn_purger(db, media, settings.burn_purge_interval_s),
             unsent_media_sweeper(media),
+            ding_escalator(ding_escalation, settings.ding_poll_s),
+        approval_templates=Templates(db),
+        approvals=Approvals(db, ApprovalCards(conversations)),
+        approval_export=ApprovalExport(db),
+        albums=Albums(db, settings),
+        calls=calls,
         ],
     )
 
@@ -148,6 +180,7 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     api.include_router(messages_routes.build_router(node.messages, current_viewer))
     api.include_router(media_routes.build_router(node.media, current_viewer))
     api.include_router(receipts_routes.build_router(node.receipts, current_viewer))
+    api.include_router(ding_routes.build_router(node.dings, current_viewer))
     app.include_router(api)
     app.add_api_websocket_route("/api/v1/ws", node.gateway.endpoint)
 
@@ -156,6 +189,7 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
         """Liveness for load balancers and scripts: answers while the process serves."""
         return {"status": "ok"}
 
+    api.include_router(albums_routes.build_router(node.albums, current_viewer))
     web = WebClient(static_dir)
     app.add_api_route("/{path:path}", web.serve, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_middleware(RefuseNul)

@@ -5,6 +5,7 @@ from knock.features.accounts import models as accounts_models
 from knock.features.albums import models as albums_models
 from knock.features.burn import models as burn_models
 from knock.features.conversations import models as conversations_models
+from knock.features.ding import models as ding_models
 from knock.features.media import models as media_models
 from knock.features.messages import models as messages_models
 from knock.features.orgs import models as orgs_models
@@ -16,6 +17,7 @@ __all__ = [
     "albums_models",
     "burn_models",
     "conversations_models",
+    "ding_models",
     "media_models",
     "messages_models",
     "orgs_models",

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from knock.core.events import Event
 from knock.features.accounts.events import SessionRevoked
+from knock.features.albums.events import AlbumUpdated
+from knock.features.approvals.events import ApprovalCreated, ApprovalUpdated
 from knock.features.burn.events import MessageBurned
 from knock.features.conversations.events import (
     ConversationCreated,
@@ -19,6 +21,7 @@ from knock.features.conversations.events import (
     MemberJoined,
     MemberLeft,
 )
+from knock.features.ding.events import DingCreated, DingUpdated
 from knock.features.messages.events import MessageCreated, MessageUpdated
 from knock.features.orgs.events import (
     OrgDepartmentCreated,
@@ -62,6 +65,7 @@ EVENT_TYPES: list[type[Event]] = [
     MessageBurned,
     ConversationCreated,
     ConversationUpdated,
+    AlbumUpdated,
     MemberJoined,
     MemberLeft,
     ReceiptUpdated,
@@ -69,6 +73,8 @@ EVENT_TYPES: list[type[Event]] = [
     OrgMemberUpdated,
     OrgMemberRemoved,
     OrgDepartmentCreated,
+    DingCreated,
+    DingUpdated,
 ]
 CONTROL_FRAMES: list[type[BaseModel]] = [Ready, ResyncRequired, Ping, Pong]
 

@@ -10,6 +10,7 @@ import type {
   Invite,
   InviteAccepted,
   InvitePreview,
+  Media,
   Message,
   MessagePage,
   Org,
@@ -66,6 +67,13 @@ export const api = {
   markRead: (conversationId: string, upToSeq: number) =>
     http<void>(`/conversations/${enc(conversationId)}/read`, { method: 'POST', body: { up_to_seq: upToSeq } satisfies Schemas['ReadIn'] }),
   receipts: (messageId: string) => http<Receipts>(`/messages/${enc(messageId)}/receipts`),
+
+  /** Uploads a photo or a voice clip; the server decides what it is from the bytes. */
+  uploadMedia: (file: Blob, filename: string) => {
+    const form = new FormData();
+    form.append('file', file, filename);
+    return http<Media>('/media', { method: 'POST', body: form, timeoutMs: 120_000 });
+  },
 };
 
 function enc(part: string): string {

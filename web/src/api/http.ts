@@ -66,7 +66,9 @@ async function httpOnce<T>(path: string, options: HttpOptions): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   const token = tokenSource();
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+  // A FormData body (an upload) sets its own multipart Content-Type with the boundary.
+  const form = options.body instanceof FormData ? options.body : null;
+  if (options.body !== undefined && !form) headers['Content-Type'] = 'application/json';
 
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 15_000);
@@ -76,7 +78,7 @@ async function httpOnce<T>(path: string, options: HttpOptions): Promise<T> {
     response = await fetch(url, {
       method: options.method ?? 'GET',
       headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body: form ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
       signal: controller.signal,
       credentials: 'omit',
     });

@@ -43,6 +43,9 @@ export class Session {
         text: item.text,
         reply_to_id: item.reply_to_id,
         mentions: item.mentions,
+        type: item.type ?? 'text',
+        media_ids: item.media_ids ?? [],
+        burn_after_s: item.burn_after_s ?? null,
       }),
     );
     this.connection = new RealtimeConnection({

@@ -1,4 +1,4 @@
-import { Pencil, Reply, SendHorizontal, X } from 'lucide-react';
+import { Mic, Pencil, Plus, Reply, SendHorizontal, X } from 'lucide-react';
 import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { api } from '../api/endpoints';
 import type { Conversation, Message } from '../api/types';
@@ -6,6 +6,12 @@ import { useChat, useSession } from '../app/context';
 import { useI18n } from '../i18n';
 import { toPlainText } from '../lib/markdown';
 import { filterCandidates, insertMention, mentionQuery, mentionsInText, type Candidate } from '../lib/mentions';
+import { BURN_DEFAULT_S } from '../media/burn';
+import { CameraDialog } from '../media/CameraDialog';
+import { BurnBar, ComposerTools } from '../media/ComposerTools';
+import { useMediaSend } from '../media/useMediaSend';
+import { clipName, VoiceRecordBar } from '../media/VoiceRecordBar';
+import { VoicePhotoDialog } from '../media/VoicePhotoDialog';
 import { Avatar } from '../ui/Avatar';
 import { errorText } from '../ui/format';
 
@@ -37,6 +43,18 @@ export function Composer({ conversation, title, names, mode, onModeDone }: Props
   const listId = useId();
   const hintId = useId();
   const members = useChat((s) => s.members[convId]);
+  const [toolsOpen, setToolsOpen] = useState(false);
+  const [burnS, setBurnS] = useState<number | null>(null);
+  const [lastBurnS, setLastBurnS] = useState(BURN_DEFAULT_S);
+  const [capture, setCapture] = useState<'camera' | 'voicePhoto' | 'voice' | null>(null);
+  const media = useMediaSend(convId, burnS);
+
+  // A photo takes the typed text as its caption.
+  const sendPhoto = async (photo: Blob, name: string) => {
+    setCapture(null);
+    setToolsOpen(false);
+    if (await media.send('image', [{ blob: photo, name }], text.trim().slice(0, MAX_CHARS))) setText('');
+  };
 
   useEffect(() => {
     drafts.set(convId, text);
@@ -101,6 +119,7 @@ export function Composer({ conversation, title, names, mode, onModeDone }: Props
       text: body,
       reply_to_id: mode.kind === 'reply' ? mode.message.id : null,
       mentions: mentionsInText(body, chosen),
+      burn_after_s: burnS,
     });
     setText('');
     setChosen(new Map());
@@ -154,11 +173,60 @@ export function Composer({ conversation, title, names, mode, onModeDone }: Props
         />
       )}
       {open && <MentionList id={listId} suggestions={suggestions} activeIndex={activeIndex} onPick={pick} />}
-      {error && (
+      {(error ?? media.error) && (
         <p className="form-error composer-error" role="alert">
-          {error}
+          {error ?? media.error}
         </p>
       )}
+      {media.busy && (
+        <p className="composer-status" role="status">
+          {t('media.sending')}
+        </p>
+      )}
+      <ComposerTools
+        open={toolsOpen && mode.kind !== 'edit'}
+        burnOn={burnS !== null}
+        onPhotoFile={(file) => void sendPhoto(file, file.name || 'photo')}
+        onCamera={() => setCapture('camera')}
+        onVoicePhoto={() => setCapture('voicePhoto')}
+        onBurnToggle={() => setBurnS((s) => (s === null ? lastBurnS : null))}
+      />
+      {burnS !== null && mode.kind !== 'edit' && (
+        <BurnBar
+          seconds={burnS}
+          onSeconds={(s) => {
+            setBurnS(s);
+            setLastBurnS(s);
+          }}
+          onOff={() => setBurnS(null)}
+        />
+      )}
+      {capture === 'camera' && <CameraDialog onCapture={(photo) => void sendPhoto(photo, 'camera.jpg')} onClose={() => setCapture(null)} />}
+      {capture === 'voicePhoto' && (
+        <VoicePhotoDialog
+          busy={media.busy}
+          onClose={() => setCapture(null)}
+          onSend={async (v) => {
+            const parts = [
+              { blob: v.photo, name: v.photo instanceof File && v.photo.name ? v.photo.name : 'photo.jpg' },
+              { blob: v.clip, name: clipName(v.clip) },
+            ];
+            if (await media.send('voice_photo', parts, v.caption)) {
+              setCapture(null);
+              setToolsOpen(false);
+            }
+          }}
+        />
+      )}
+      {capture === 'voice' ? (
+        <VoiceRecordBar
+          onClose={() => setCapture(null)}
+          onSend={(clip) => {
+            setCapture(null);
+            void media.send('voice', [{ blob: clip, name: clipName(clip) }], '');
+          }}
+        />
+      ) : (
       <form
         className="composer"
         onSubmit={(e) => {
@@ -166,6 +234,17 @@ export function Composer({ conversation, title, names, mode, onModeDone }: Props
           void submit();
         }}
       >
+        {mode.kind !== 'edit' && (
+          <button
+            type="button"
+            className={`icon-button composer-plus${toolsOpen ? ' composer-plus-open' : ''}`}
+            aria-label={t('media.attach')}
+            aria-expanded={toolsOpen}
+            onClick={() => setToolsOpen((v) => !v)}
+          >
+            <Plus size={22} aria-hidden="true" />
+          </button>
+        )}
         <textarea
           ref={area}
           rows={1}
@@ -191,10 +270,16 @@ export function Composer({ conversation, title, names, mode, onModeDone }: Props
         <span id={hintId} className="visually-hidden">
           {t('composer.hint')}
         </span>
+        {mode.kind !== 'edit' && !text.trim() && (
+          <button type="button" className="icon-button composer-mic" aria-label={t('media.voice.record')} onClick={() => setCapture('voice')} disabled={media.busy}>
+            <Mic size={22} aria-hidden="true" />
+          </button>
+        )}
         <button type="submit" className="send-button" disabled={!text.trim()} aria-label={mode.kind === 'edit' ? t('composer.save') : t('composer.send')}>
           <SendHorizontal size={20} aria-hidden="true" />
         </button>
       </form>
+      )}
     </div>
   );
 }

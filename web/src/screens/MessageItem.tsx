@@ -13,6 +13,8 @@ import { isSealed, type ConversationMembers } from '../state/reducer';
 import { Avatar } from '../ui/Avatar';
 import { errorText, formatTime } from '../ui/format';
 import { MediaView } from '../ui/MediaView';
+import { BurnContent } from '../media/BurnContent';
+import { BurnCountdown } from '../media/BurnCountdown';
 
 const RECALL_WINDOW_MS = 2 * 60 * 1000;
 
@@ -97,21 +99,21 @@ export const MessageItem = memo(function MessageItem({ message, conversation, na
                 </span>
               </button>
             ) : (
-              <>
-                {message.media && message.media.length > 0 && <MediaView media={message.media} />}
-                {message.text && (
-                  <div className="msg-text" data-testid="message-text">
-                    <Markdown text={message.text} mentions={mentionTargets} meId={session.me.id} />
-                  </div>
+              <BurnContent burn={message.burn_after_s != null}>
+                {(hidden) => (
+                  <>
+                    {message.media && message.media.length > 0 && <MediaView media={message.media} caption={message.text} hidden={hidden} />}
+                    {message.text && (
+                      <div className="msg-text" data-testid="message-text">
+                        <Markdown text={message.text} mentions={mentionTargets} meId={session.me.id} />
+                      </div>
+                    )}
+                  </>
                 )}
-              </>
+              </BurnContent>
             )}
             <span className="msg-meta">
-              {message.burn_expires_at && !sealed && (
-                <span className="burn-timer">
-                  <Flame size={12} aria-hidden="true" /> {t('chat.burnsAt', { time: formatTime(message.burn_expires_at, locale) })}
-                </span>
-              )}
+              {message.burn_after_s != null && !sealed && <BurnCountdown message={message} />}
               {message.edited_at && <span className="msg-edited">{t('chat.edited')}</span>}
               <time dateTime={message.created_at}>{formatTime(message.created_at, locale)}</time>
               {mine && <Check size={14} aria-label={t('send.sent')} className="sent-tick" />}
@@ -273,9 +275,14 @@ export function OutboxBubble({ item, startsRun, endsRun }: { item: OutboxItem; s
       <div className="msg-body">
         <div className="msg-row">
           <div className="bubble">
-            <div className="msg-text" data-testid="message-text">
-              <Markdown text={item.text} meId={session.me.id} />
-            </div>
+            {item.type && item.type !== 'text' && (
+              <span className="media-failed">{item.type === 'image' ? t('chat.photo') : item.type === 'voice' ? t('chat.voice') : t('media.voicePhoto')}</span>
+            )}
+            {item.text && (
+              <div className="msg-text" data-testid="message-text">
+                <Markdown text={item.text} meId={session.me.id} />
+              </div>
+            )}
             <span className="msg-meta">
               <time dateTime={item.created_at}>{formatTime(item.created_at, locale)}</time>
               {failed ? <AlertCircle size={14} aria-hidden="true" /> : <Clock size={14} aria-hidden="true" />}

@@ -5,6 +5,13 @@
 import type { Message } from '../api/types';
 
 export type OutboxStatus = 'sending' | 'queued' | 'failed';
+export type MessageType = 'text' | 'image' | 'voice' | 'voice_photo';
+
+/** What a photo or voice message carries besides its text: the media already uploaded. */
+export interface MediaDraft {
+  type: MessageType;
+  media_ids: string[];
+}
 
 export interface OutboxItem {
   client_msg_id: string;
@@ -12,6 +19,10 @@ export interface OutboxItem {
   text: string;
   reply_to_id: string | null;
   mentions: string[];
+  /** Absent on items saved by older clients: a text message. */
+  type?: MessageType;
+  media_ids?: string[];
+  burn_after_s?: number | null;
   created_at: string;
   status: OutboxStatus;
   attempts: number;
@@ -23,6 +34,8 @@ export interface Draft {
   text: string;
   reply_to_id?: string | null;
   mentions?: string[];
+  media?: MediaDraft;
+  burn_after_s?: number | null;
 }
 
 export function newClientMsgId(): string {
@@ -45,6 +58,9 @@ export function createOutboxItem(draft: Draft, now: Date, id: string = newClient
     text: draft.text,
     reply_to_id: draft.reply_to_id ?? null,
     mentions: draft.mentions ?? [],
+    type: draft.media?.type ?? 'text',
+    media_ids: draft.media?.media_ids ?? [],
+    burn_after_s: draft.burn_after_s ?? null,
     created_at: now.toISOString(),
     status: 'queued',
     attempts: 0,

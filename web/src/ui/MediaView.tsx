@@ -1,40 +1,55 @@
-import { useQuery } from '@tanstack/react-query';
 import { ImageOff, Mic } from 'lucide-react';
-import { API_BASE } from '../api/http';
+import { useState } from 'react';
 import type { Media } from '../api/types';
-import { useSession } from '../app/context';
 import { useI18n } from '../i18n';
+import { clockText } from '../media/burn';
+import { MediaViewer } from '../media/MediaViewer';
+import { useMediaUrl } from '../media/useMediaUrl';
+import { VoicePlayer } from '../media/VoicePlayer';
 
-/**
- * Media needs the bearer token, which <img> and <audio> cannot send: fetch it, then show a
- * blob: URL (allowed by the CSP's img-src and media-src).
- */
-function useMediaUrl(id: string, thumb: boolean) {
-  const { token } = useSession();
-  return useQuery({
-    queryKey: ['media', id, thumb],
-    staleTime: Infinity,
-    gcTime: 10 * 60_000,
-    retry: 1,
-    queryFn: async () => {
-      const answer = await fetch(`${API_BASE}/media/${encodeURIComponent(id)}${thumb ? '?thumb=1' : ''}`, {
-        headers: { Authorization: `Bearer ${token}` },
-      });
-      if (!answer.ok) throw new Error(`media ${answer.status}`);
-      return URL.createObjectURL(await answer.blob());
-    },
-  });
+interface Props {
+  media: Media[];
+  caption: string;
+  /** Burn-after-reading content while the page is not watched: blurred, here and full screen. */
+  hidden?: boolean;
 }
 
-export function MediaView({ media }: { media: Media[] }) {
+/**
+ * A message's photo and voice: a voice message plays in the bubble; a photo (with its voice,
+ * for a voice photo) opens full screen, where the voice plays at once.
+ */
+export function MediaView({ media, caption, hidden }: Props) {
+  const { t } = useI18n();
+  const [viewing, setViewing] = useState(false);
+  const image = media.find((m) => m.kind === 'image') ?? null;
+  const voice = media.find((m) => m.kind === 'audio') ?? null;
   return (
     <div className="media">
-      {media.map((m) => (m.kind === 'image' ? <ImageView key={m.id} media={m} /> : <AudioView key={m.id} media={m} />))}
+      {image ? (
+        <button
+          type="button"
+          className="media-open"
+          onClick={() => setViewing(true)}
+          aria-label={voice ? t('media.openVoicePhoto') : t('media.openPhoto')}
+          data-testid={voice ? 'voice-photo' : 'photo'}
+        >
+          <Thumbnail media={image} />
+          {voice && (
+            <span className="media-voice-badge">
+              <Mic size={14} aria-hidden="true" />
+              {voice.duration_ms ? clockText(Math.round(voice.duration_ms / 1000)) : t('chat.voice')}
+            </span>
+          )}
+        </button>
+      ) : (
+        voice && <VoicePlayer media={voice} />
+      )}
+      {viewing && <MediaViewer image={image} voice={voice} caption={caption} hidden={hidden} onClose={() => setViewing(false)} />}
     </div>
   );
 }
 
-function ImageView({ media }: { media: Media }) {
+function Thumbnail({ media }: { media: Media }) {
   const { t } = useI18n();
   const { data, isError } = useMediaUrl(media.id, true);
   if (isError)
@@ -48,18 +63,5 @@ function ImageView({ media }: { media: Media }) {
     <img className="media-image" src={data} alt={t('chat.photo')} style={{ aspectRatio: ratio }} />
   ) : (
     <span className="media-image media-loading" style={{ aspectRatio: ratio }} aria-label={t('common.loading')} />
-  );
-}
-
-function AudioView({ media }: { media: Media }) {
-  const { t } = useI18n();
-  const { data, isError } = useMediaUrl(media.id, false);
-  const seconds = media.duration_ms ? Math.round(media.duration_ms / 1000) : null;
-  return (
-    <span className="media-audio">
-      <Mic size={16} aria-hidden="true" />
-      {data ? <audio controls src={data} aria-label={t('chat.voice')} /> : <span>{isError ? t('chat.mediaFailed') : t('chat.voice')}</span>}
-      {seconds !== null && <span className="media-duration">{seconds}″</span>}
-    </span>
   );
 }
