@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "KNOCK_"
@@ -94,6 +94,26 @@ class Settings(BaseSettings):
         24 * 3600, ge=60, le=30 * 24 * 3600, description="Lifetime of a minted TURN password."
     )
 
+    node_url: str = Field(
+        "",
+        max_length=300,
+        description="This node's own URL as clients reach it (voice conferences are pinned "
+        "to the node that started them); empty = http://KNOCK_HOST:KNOCK_PORT.",
+    )
+    call_max_participants: int = Field(
+        25, ge=2, le=500, description="Most people in one voice conference."
+    )
+    call_lease_s: int = Field(
+        30,
+        ge=5,
+        le=3600,
+        description="A node renews its calls' lease every third of this; a call whose node "
+        "stopped renewing is ended after it.",
+    )
+    call_speaking_interval_ms: int = Field(
+        250, ge=50, le=10_000, description="Speaking changes are sent at most once per this."
+    )
+
     media_max_image_bytes: int = Field(
         20 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024, description="Largest image upload."
     )
@@ -106,8 +126,24 @@ class Settings(BaseSettings):
     )
     media_max_audio_s: int = Field(300, ge=1, le=3600, description="Longest voice message.")
     media_unsent_ttl_s: int = Field(
-        24 * 3600, ge=60, description="Uploads no message holds are deleted after this long."
+        24 * 3600,
+        ge=60,
+        description="Uploads no message or album holds are deleted after this long.",
     )
+    media_url: str = Field(
+        "",
+        max_length=1000,
+        description="Where media files live: empty or file:///dir = local disk (default "
+        "<data dir>/media); s3://bucket[/prefix] = S3-compatible storage (AWS_ENDPOINT_URL, "
+        "AWS_DEFAULT_REGION and the AWS credentials variables as boto3 reads them).",
+    )
+    media_uploads_per_minute: int = Field(
+        60, ge=1, le=100_000, description="Uploads one person may make per minute (then 429)."
+    )
+    album_max_per_org: int = Field(
+        1000, ge=1, le=1_000_000, description="Albums (team and conversation) per team."
+    )
+    album_max_items: int = Field(10_000, ge=1, le=1_000_000, description="Items per album.")
     burn_max_age_s: int = Field(
         7 * 24 * 3600,
         ge=60,
@@ -116,6 +152,72 @@ class Settings(BaseSettings):
     )
     burn_purge_interval_s: float = Field(
         15.0, gt=0, le=60, description="How often expired burn-after-reading messages are purged."
+    )
+
+    ding_per_hour: int = Field(
+        30, ge=1, le=10_000, description="DINGs and re-DINGs one person may send per hour."
+    )
+    ding_max_recipients: int = Field(50, ge=1, le=1000, description="Most recipients of one DING.")
+    ding_min_step_s: int = Field(
+        60, ge=1, le=3600, description="Shortest delay a team may set before a ladder step."
+    )
+    ding_poll_s: float = Field(
+        1.0, gt=0, le=60, description="How often each node looks for due DING steps."
+    )
+    ding_lease_s: int = Field(
+        120,
+        ge=5,
+        le=3600,
+        description="How long a node holds a claimed step; a node that dies holding it "
+        "leaves it to be retried after this.",
+    )
+    ding_gateway_url: str = Field(
+        "",
+        description="HTTP(S) URL the gateway step POSTs to (an SMS/phone service); "
+        "empty = no gateway step. Operator configuration: loopback and private hosts allowed.",
+    )
+    ding_gateway_token: SecretStr = Field(
+        SecretStr(""), description="Bearer token sent to the gateway (empty = none)."
+    )
+    ding_gateway_timeout_s: float = Field(
+        10.0, gt=0, le=60, description="How long a gateway call may take."
+    )
+    smtp_host: str = Field("", description="SMTP server for DING emails; empty = no email step.")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    smtp_from: str = Field("knock@localhost", description="Sender address of DING emails.")
+    smtp_username: str = Field("", description="SMTP login (empty = none).")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+
+    max_inflight_requests: int = Field(
+        32, ge=1, le=10_000, description="HTTP requests served at once; more wait in a queue."
+    )
+    max_queued_requests: int = Field(
+        512, ge=0, le=100_000, description="HTTP requests that may wait; beyond, 503 at once."
+    )
+    queue_timeout_ms: int = Field(
+        2000, ge=1, le=60_000, description="Longest wait in that queue before 503."
+    )
+    queue_target_ms: int = Field(
+        100,
+        ge=1,
+        le=60_000,
+        description="Once the queue stands (never empty for 0.5 s), the longest wait before 503.",
+    )
+    send_rate_per_user: float = Field(
+        20.0, ge=0, le=100_000, description="Messages a second per login session; 0 = no limit."
+    )
+    send_burst: int = Field(
+        200, ge=1, le=1_000_000, description="Messages a login session may send in a burst."
+    )
+    max_connections: int = Field(
+        20_000, ge=1, le=1_000_000, description="Open WebSockets per node; beyond, 503."
+    )
+    connect_rate: float = Field(
+        200.0, ge=0, le=100_000, description="New WebSockets a second per node; 0 = no limit."
+    )
+    connect_burst: int = Field(
+        500, ge=1, le=1_000_000, description="New WebSockets a node accepts in a burst."
     )
 
     @field_validator("ws_allowed_origins", mode="before")
@@ -130,6 +232,15 @@ class Settings(BaseSettings):
     def _check_broker(cls, value: str) -> str:
         if not value.startswith(("memory://", "redis://", "rediss://")):
             raise ValueError("must start with memory://, redis:// or rediss://")
+        return value
+
+    @field_validator("media_url")
+    @classmethod
+    def _check_media_url(cls, value: str) -> str:
+        if value and not value.startswith(("file://", "s3://")):
+            raise ValueError("must be empty, file:///directory or s3://bucket[/prefix]")
+        if value.startswith("s3://") and not value[len("s3://") :].split("/", 1)[0]:
+            raise ValueError("s3:// needs a bucket name: s3://bucket[/prefix]")
         return value
 
     @field_validator("database_url")
@@ -170,6 +281,28 @@ class Settings(BaseSettings):
         low = info.data.get("rtc_port_min", 0)
         if (low == 0) != (value == 0) or low > value:
             raise ValueError("KNOCK_RTC_PORT_MIN..KNOCK_RTC_PORT_MAX must be a range, or both 0")
+        return value
+
+    @field_validator("ding_gateway_url")
+    @classmethod
+    def _check_gateway(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("smtp_from", "smtp_host", "smtp_username")
+    @classmethod
+    def _check_header_safe(cls, value: str) -> str:
+        # These end up in SMTP commands and mail headers.
+        if any(ch in value for ch in "\r\n\x00"):
+            raise ValueError("must not contain line breaks")
+        return value
+
+    @field_validator("node_url")
+    @classmethod
+    def _check_node_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
         return value
 
     @property

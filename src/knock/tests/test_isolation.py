@@ -69,6 +69,8 @@ class Targets:
     leaver_id: str  # removed from the org / from the conversation
     invite_code: str
     media_id: str  # an image sent in the conversation
+    ding_id: str  # a DING the owner sent to the insider and the removed member
+    received_ding_id: str  # a DING the insider sent to the owner and the removed member
 
 
 Build = Callable[[Targets], tuple[str, Any]]
@@ -91,6 +93,10 @@ class Route:
     scope: str
     build: Build
     legit_status: int
+
+
+def _ding(*recipient_ids: str) -> dict[str, Any]:
+    return {"client_ding_id": uuid.uuid4().hex, "recipient_ids": list(recipient_ids), "text": "!"}
 
 
 def _msg() -> dict[str, str]:
@@ -189,6 +195,35 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/media/{media_id}"): Route(
         "media", lambda t: (f"/media/{t.media_id}?thumb=1", None), 200
     ),
+    ("POST", "/api/v1/orgs/{org_id}/dings"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/dings", _ding(t.member_id)), 201
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/dings"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/dings?box=sent", None), 200
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/ding-settings"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/ding-settings", None), 200
+    ),
+    ("PUT", "/api/v1/orgs/{org_id}/ding-settings"): Route(
+        "org",
+        lambda t: (
+            f"/orgs/{t.org_id}/ding-settings",
+            {
+                "email_after_s": 120,
+                "gateway_after_s": 600,
+                "email_enabled": True,
+                "gateway_enabled": True,
+            },
+        ),
+        200,
+    ),
+    ("GET", "/api/v1/dings/{ding_id}"): Route("ding", lambda t: (f"/dings/{t.ding_id}", None), 200),
+    ("POST", "/api/v1/dings/{ding_id}/confirm"): Route(
+        "ding", lambda t: (f"/dings/{t.received_ding_id}/confirm", None), 200
+    ),
+    ("POST", "/api/v1/dings/{ding_id}/reding"): Route(
+        "ding", lambda t: (f"/dings/{t.ding_id}/reding", {}), 200
+    ),
 }
 # Run last among the legitimate calls, in this order: they end a message, someone's
 # membership (of the conversation before the org, which ends both) or a token.
@@ -228,6 +263,8 @@ def nonexistent(targets: Targets, scope: str) -> Targets:
         return replace(targets, message_id=new_id())
     if scope == "media":
         return replace(targets, media_id=new_id())
+    if scope == "ding":
+        return replace(targets, ding_id=new_id(), received_ding_id=new_id())
     if scope == "invite":
         return replace(targets, invite_code=uuid.uuid4().hex[:16])
     return targets
@@ -269,6 +306,13 @@ async def build_world(http: httpx.AsyncClient) -> World:
     await send_text(insider, conversation_id, "agreed")
     media_id = await send_image(owner, conversation_id)
     removed_media_id = await send_image(removed, conversation_id)
+    # DINGs the removed member received while in the team.
+    ding_id = expect(await owner.post(f"/orgs/{org_id}/dings", _ding(insider.id, removed.id)), 201)[
+        "id"
+    ]
+    received_ding_id = expect(
+        await insider.post(f"/orgs/{org_id}/dings", _ding(owner.id, removed.id)), 201
+    )["id"]
     expect(await owner.delete(f"/orgs/{org_id}/members/{removed.id}"), 204)
 
     # An invite used up: what a caller without a live code can name.
@@ -299,6 +343,8 @@ async def build_world(http: httpx.AsyncClient) -> World:
             leaver_id=leaver.id,
             invite_code=used_up,
             media_id=media_id,
+            ding_id=ding_id,
+            received_ding_id=received_ding_id,
         ),
         removed_message_id=removed_message["id"],
         removed_media_id=removed_media_id,
@@ -366,7 +412,7 @@ async def test_every_route_refuses_every_caller_who_may_not_see(
         for token in (None, world.revoked_token):
             await assert_indistinguishable(world, method, template, token, t, 401)
             checked += 1
-        if route.scope in ("org", "conversation", "message", "media"):
+        if route.scope in ("org", "conversation", "message", "media", "ding"):
             callers = [world.stranger, world.removed]
             if route.scope != "org":
                 callers.append(world.outsider)
