@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import hashlib
 import hmac
+import logging
 import random
 import socket
 import time
@@ -33,14 +34,25 @@ from aioice.ice import StunProtocol
 from aiortc import RTCConfiguration, RTCIceServer
 
 from knock.config import Settings
+from knock.core.errors import KnockError
+
+log = logging.getLogger(__name__)
 
 # aioice's own receive buffer for its sockets: a burst of 20 ms audio packets from many
 # peers must not overflow the kernel's small default.
 _RECEIVE_BUFFER_BYTES = 262_144
 
 
-class PortRangeExhausted(Exception):
-    """Every UDP port of ``KNOCK_RTC_PORT_MIN..KNOCK_RTC_PORT_MAX`` is in use on an address."""
+class PortRangeExhausted(KnockError):
+    """Every UDP port of ``KNOCK_RTC_PORT_MIN..KNOCK_RTC_PORT_MAX`` is in use on an address:
+    this node holds as many participants as its firewall lets through. 503, try again later."""
+
+    status = 503
+    code = "media_ports_exhausted"
+    default_message = "The media server has no free port for another participant right now."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "30"}
 
 
 @dataclass(frozen=True)
@@ -137,9 +149,8 @@ class ConfiguredIceConnection(Connection):
                 type="host",
             )
             return protocol
-        raise PortRangeExhausted(
-            f"no free UDP port in {policy.port_min}-{policy.port_max} on {address}"
-        )
+        log.warning("no free UDP port in %s-%s on %s", policy.port_min, policy.port_max, address)
+        raise PortRangeExhausted()
 
 
 def install() -> None:
