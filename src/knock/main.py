@@ -91,8 +91,8 @@ def build_node(settings: Settings) -> Node:
     broker = create_broker(settings.broker_url, settings.broker_prefix)
     db.set_event_sink(EventLog(broker))
     registry = Registry()
-    pump = EventPump(db, broker, registry)
     accounts = Accounts(db, settings)
+    pump = EventPump(db, broker, registry, on_session_revoked=accounts.forget_session)
     conversations = Conversations(db, settings, last_messages=messages_actions.last_messages)
     orgs = Orgs(
         db,

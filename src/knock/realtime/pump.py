@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import orjson
 
@@ -47,12 +47,16 @@ class EventPump:
         *,
         gap_wait_s: float = 0.05,
         poll_interval_s: float = 1.0,
+        on_session_revoked: Callable[[str], None] = lambda session_id: None,
     ) -> None:
+        """``on_session_revoked`` hears every revoked session id, in order with the other
+        events (the token cache forgets the session's token)."""
         self._db = db
         self._broker = broker
         self._registry = registry
         self._gap_wait_s = gap_wait_s
         self._poll_interval_s = poll_interval_s
+        self._on_session_revoked = on_session_revoked
         self._lock = asyncio.Lock()
         self._early: dict[int, StoredEvent] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -167,6 +171,7 @@ class EventPump:
             elif event.type == "org.member_joined":
                 registry.join_org(payload["member"]["user_id"], payload["org_id"])
             elif event.type == "session.revoked":
+                self._on_session_revoked(payload["session_id"])
                 for conn in list(registry.by_user.get(aud.user_ids[0], ())):
                     if conn.session_id == payload["session_id"]:
                         conn.close_with(CLOSE_SESSION_REVOKED)

@@ -55,3 +55,33 @@ async def test_two_nodes_deliver_to_each_others_clients(
             # Each socket sees every message, its own node's and the other node's, in order.
             for sock in (ann_sock, bob_sock):
                 assert [(await _next_message(sock))["id"] for _ in sent] == sent
+
+
+async def test_logout_on_one_node_ends_the_token_on_the_other(
+    spawn_server: Callable[..., Any], clean_pg_url: str, redis_url: str
+) -> None:
+    """Each node remembers signed-in tokens; session.revoked makes every node forget."""
+    env = {
+        "KNOCK_DATABASE_URL": clean_pg_url,
+        "KNOCK_BROKER_URL": redis_url,
+        "KNOCK_BROKER_PREFIX": f"knocktest-{uuid.uuid4().hex[:8]}",
+    }
+    node_a = spawn_server(env)
+    node_b = spawn_server(env)
+    async with (
+        httpx.AsyncClient(base_url=f"{node_a.base_url}/api/v1") as on_a,
+        httpx.AsyncClient(base_url=f"{node_b.base_url}/api/v1") as on_b,
+    ):
+        ann = await register(on_a, "Ann")
+        auth = {"Authorization": f"Bearer {ann.token}"}
+        for _ in range(3):  # node B has now looked the token up and remembers it
+            assert (await on_b.get("/me", headers=auth)).status_code == 200
+        assert (await on_a.post("/auth/logout", headers=auth)).status_code == 204
+        assert (await on_a.get("/me", headers=auth)).status_code == 401
+        status = 200
+        for _ in range(100):  # the event crosses the broker; bounded at 10 s
+            status = (await on_b.get("/me", headers=auth)).status_code
+            if status == 401:
+                break
+            await asyncio.sleep(0.1)
+        assert status == 401

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -34,6 +34,11 @@ class Viewer:
     display_name: str
 
 
+# Signed-in tokens remembered per node (their viewer and expiry), so a request costs no
+# database read. The oldest entry goes when it is full.
+VIEWER_CACHE_SIZE = 50_000
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -54,6 +59,9 @@ class Accounts:
         )
         # A real hash to verify against when the email is unknown, so timing does not tell.
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+        self._viewers: dict[str, tuple[Viewer, datetime]] = {}  # token hash -> (viewer, expiry)
+        self._token_of_session: dict[str, str] = {}
+        self._revocations = 0
 
     async def do_register(self, body: RegisterIn) -> AuthOut:
         password_hash = await asyncio.to_thread(self._hasher.hash, body.password)
@@ -100,17 +108,45 @@ class Accounts:
             txn.emit(
                 SessionRevoked(session_id=viewer.session_id), Audience(user_ids=(viewer.user_id,))
             )
+        # This node forgets it now; every node (this one again) when session.revoked arrives.
+        self.forget_session(viewer.session_id)
 
     async def authenticate(self, token: str | None) -> Viewer:
         """The viewer for a bearer token; Unauthorized for missing, bad, expired or revoked."""
         if not token or len(token) > 200:
             raise Unauthorized()
+        token_hash = hash_token(token)
+        now = utcnow()
+        cached = self._viewers.get(token_hash)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        revocations = self._revocations
         async with self._db.read() as session:
-            found = await repo.session_for_token(session, hash_token(token), utcnow())
+            found = await repo.session_for_token(session, token_hash, now)
         if found is None:
             raise Unauthorized()
         auth_session, user = found
-        return Viewer(user_id=user.id, session_id=auth_session.id, display_name=user.display_name)
+        viewer = Viewer(user_id=user.id, session_id=auth_session.id, display_name=user.display_name)
+        # A revocation that arrived while we read may be of this very session: not cached.
+        if revocations == self._revocations:
+            self._remember(token_hash, viewer, auth_session.expires_at)
+        return viewer
+
+    def forget_session(self, session_id: str) -> None:
+        """A session was revoked (``session.revoked``, on every node): its token no longer
+        signs in here."""
+        self._revocations += 1
+        token_hash = self._token_of_session.pop(session_id, None)
+        if token_hash is not None:
+            self._viewers.pop(token_hash, None)
+
+    def _remember(self, token_hash: str, viewer: Viewer, expires_at: datetime) -> None:
+        if len(self._viewers) >= VIEWER_CACHE_SIZE:
+            oldest_hash, (oldest, _) = next(iter(self._viewers.items()))
+            del self._viewers[oldest_hash]
+            self._token_of_session.pop(oldest.session_id, None)
+        self._viewers[token_hash] = (viewer, expires_at)
+        self._token_of_session[viewer.session_id] = token_hash
 
     async def me(self, viewer: Viewer) -> UserOut:
         async with self._db.read() as session:

@@ -1,0 +1,311 @@
+"""Admission control: under overload Knock refuses work at the door, explicitly and cheaply.
+
+Four limits, all per node (a node knows nothing of its neighbours' load; behind a load
+balancer each sheds its own excess, which is what keeps each one's latency bounded):
+
+- **In-flight HTTP requests** (``max_inflight_requests``). Over it, requests wait in a short
+  FIFO queue (``max_queued_requests``); a full queue answers 503 at once.
+- **Queue delay** (CoDel's idea): a queue that empties now and then absorbs a burst, and a
+  request may wait up to ``queue_timeout_ms``. A queue that has not been empty for a whole
+  interval is standing: arrivals outrun the node, and waiting longer only adds latency to
+  the work that gets in. Then a request that waited ``queue_target_ms`` is refused (503),
+  so admitted requests stay fast while the excess is told to come back.
+- **Message sends per login session** (token bucket, ``send_rate_per_user`` with
+  ``send_burst``): 429 with the wait until the next token. Keyed by the bearer token's
+  hash, because the user is only known after a database read, and a door check must cost
+  nothing; a person's devices have a bucket each.
+- **WebSocket handshakes**: at most ``max_connections`` open sockets, and new handshakes
+  at ``connect_rate`` a second (burst ``connect_burst``): after an outage every client
+  reconnects at once, and each connect costs a token check and a subscription read. Over
+  either limit the handshake is refused with HTTP 503.
+
+Every refusal carries ``Retry-After`` (seconds) and the error shape
+``{"error": {"code": "overloaded" | "rate_limited", "message": ...}}``; clients back off
+with jitter. Nothing is refused after it started: a request that got in runs to its end,
+so an answer that says "stored" is always true, and a refused request changed nothing.
+``GET /api/v1/health`` is never limited (load balancers must see a busy node as alive).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import hashlib
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from knock.config import Settings
+from knock.core.errors import error_body
+
+# CoDel's interval: how long the queue must stay non-empty before it counts as standing.
+STANDING_QUEUE_S = 0.5
+# A socket refused for lack of room will not find any soon: open sockets last long.
+CONNECTIONS_FULL_RETRY_S = 5
+# Sessions a send bucket is kept for; the oldest (long refilled) are forgotten first.
+MAX_SEND_BUCKETS = 100_000
+_EXEMPT_PATHS = frozenset({"/api/v1/health"})
+_SEND_PATH = re.compile(r"^/api/v1/conversations/[^/]+/messages/?$")
+
+Clock = Callable[[], float]
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up."""
+
+    __slots__ = ("burst", "rate", "stamp", "tokens")
+
+    def __init__(self, rate: float, burst: float, at: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, at
+
+    def take(self, at: float) -> float:
+        """Take one token: 0 when there was one, else the seconds until there is."""
+        self.tokens = min(self.burst, self.tokens + (at - self.stamp) * self.rate)
+        self.stamp = at
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class AdmissionStats:
+    """What was refused since the node started (for logs and the benchmark)."""
+
+    overloaded: int = 0
+    rate_limited: int = 0
+    connections_refused: int = 0
+    by_reason: collections.Counter[str] = field(default_factory=collections.Counter)
+
+
+class Admission:
+    """The node's limits and their state; one per process, shared by every request."""
+
+    def __init__(self, settings: Settings, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self.max_inflight = settings.max_inflight_requests
+        self.max_queued = settings.max_queued_requests
+        self.queue_target_s = settings.queue_target_ms / 1000
+        self.queue_timeout_s = settings.queue_timeout_ms / 1000
+        self.send_rate = settings.send_rate_per_user
+        self.send_burst = settings.send_burst
+        self.max_connections = settings.max_connections
+        self.inflight = 0
+        self.connections = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._queue_empty_at = clock()
+        self._send_buckets: collections.OrderedDict[bytes, TokenBucket] = collections.OrderedDict()
+        self._connect_bucket = (
+            TokenBucket(settings.connect_rate, settings.connect_burst, clock())
+            if settings.connect_rate > 0
+            else None
+        )
+        self.stats = AdmissionStats()
+
+    # HTTP requests -------------------------------------------------------------------
+
+    def queue_standing(self) -> bool:
+        if not self._waiters:
+            self._queue_empty_at = self._clock()
+            return False
+        return self._clock() - self._queue_empty_at > STANDING_QUEUE_S
+
+    async def enter(self) -> str | None:
+        """Take an in-flight slot, waiting in the queue if need be; None when admitted,
+        else why not (the caller answers 503 and must not call ``leave``)."""
+        if self.inflight < self.max_inflight and not self._waiters:
+            self.inflight += 1
+            return None
+        if len(self._waiters) >= self.max_queued:
+            return "queue_full"
+        timeout = self.queue_target_s if self.queue_standing() else self.queue_timeout_s
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except TimeoutError:
+            if waiter.done():  # handed a slot just as the wait ran out: keep it
+                return None
+            waiter.cancel()
+            return "queue_timeout"
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.leave()  # the slot was handed over; pass it on
+            waiter.cancel()
+            raise
+        finally:
+            self._forget(waiter)
+        return None
+
+    def _forget(self, waiter: asyncio.Future[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
+        if not self._waiters:
+            self._queue_empty_at = self._clock()
+
+    def leave(self) -> None:
+        """Give the slot to the longest waiter, or free it."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot passes on; in-flight stays the same
+                if not self._waiters:
+                    self._queue_empty_at = self._clock()
+                return
+        self._queue_empty_at = self._clock()
+        self.inflight -= 1
+
+    def take_send(self, token: bytes) -> float:
+        """0 when this session may send a message now, else the seconds to wait."""
+        if self.send_rate <= 0:
+            return 0.0
+        key = hashlib.blake2b(token, digest_size=16).digest()
+        at = self._clock()
+        bucket = self._send_buckets.get(key)
+        if bucket is None:
+            bucket = TokenBucket(self.send_rate, self.send_burst, at)
+            self._send_buckets[key] = bucket
+            if len(self._send_buckets) > MAX_SEND_BUCKETS:
+                self._send_buckets.popitem(last=False)
+        else:
+            self._send_buckets.move_to_end(key)
+        return bucket.take(at)
+
+    # WebSocket handshakes ------------------------------------------------------------
+
+    def open_connection(self) -> float:
+        """0 when a new socket may open (and is counted), else the seconds to wait."""
+        if self.connections >= self.max_connections:
+            return float(CONNECTIONS_FULL_RETRY_S)
+        if self._connect_bucket is not None:
+            wait = self._connect_bucket.take(self._clock())
+            if wait > 0:
+                return wait
+        self.connections += 1
+        return 0.0
+
+    def close_connection(self) -> None:
+        self.connections -= 1
+
+    def note(self, reason: str) -> None:
+        self.stats.by_reason[reason] += 1
+        if reason == "send_rate":
+            self.stats.rate_limited += 1
+        elif reason.startswith("ws_"):
+            self.stats.connections_refused += 1
+        else:
+            self.stats.overloaded += 1
+
+
+_MESSAGES = {
+    "queue_full": "The server is overloaded; try again after Retry-After seconds.",
+    "queue_timeout": "The server is overloaded; try again after Retry-After seconds.",
+    "send_rate": "You are sending too fast; try again after Retry-After seconds.",
+    "ws_connections": "This server has no room for another connection; try again later.",
+    "ws_connect_rate": "Too many connections are opening at once; try again later.",
+}
+
+
+def _retry_after(seconds: float) -> bytes:
+    return str(max(1, math.ceil(seconds))).encode()
+
+
+def _bearer(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            return bytes(value)
+    return None
+
+
+class AdmissionControl:
+    """ASGI middleware that applies ``Admission`` before anything else runs."""
+
+    def __init__(self, app: ASGIApp, admission: Admission) -> None:
+        self.app = app
+        self.admission = admission
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if path in _EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        admission = self.admission
+        if scope.get("method") == "POST" and _SEND_PATH.match(path):
+            token = _bearer(scope)
+            wait = admission.take_send(token) if token else 0.0
+            if wait > 0:
+                await self._refuse_http(send, 429, "rate_limited", "send_rate", wait)
+                return
+        refused = await admission.enter()
+        if refused is not None:
+            await self._refuse_http(send, 503, "overloaded", refused, 1.0)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            admission.leave()
+
+    async def _refuse_http(
+        self, send: Send, status: int, code: str, reason: str, wait_s: float
+    ) -> None:
+        self.admission.note(reason)
+        body = error_body(code, _MESSAGES[reason])
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", _retry_after(wait_s)),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        admission = self.admission
+        wait = admission.open_connection()
+        if wait == 0:
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                admission.close_connection()
+            return
+        reason = (
+            "ws_connections"
+            if admission.connections >= admission.max_connections
+            else "ws_connect_rate"
+        )
+        admission.note(reason)
+        if "websocket.http.response" not in scope.get("extensions", {}):
+            await send({"type": "websocket.close", "code": 1013})  # "try again later"
+            return
+        body = error_body("overloaded", _MESSAGES[reason])
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", _retry_after(wait)),
+                ],
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": body})

@@ -1,0 +1,250 @@
+"""Admission control over real sockets: refusals at the door, nothing acknowledged is lost,
+and the node admits again once the load is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import uvicorn
+import websockets
+
+from knock.config import Settings
+from knock.core.admission import STANDING_QUEUE_S, Admission
+from knock.main import create_app
+from knock.testing import create_group, expect, register, team
+
+
+class Node:
+    def __init__(self, app: Any, address: str) -> None:
+        self.app, self.address = app, address
+        self.admission: Admission = app.state.admission
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=f"http://{self.address}/api/v1", timeout=60)
+
+    async def hold_a_request(self) -> HeldRequest:
+        """A request that is in flight until released: its body is only half sent."""
+        host, port = self.address.split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        before = self.admission.inflight
+        writer.write(
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: knock\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 20\r\n\r\n{"
+        )
+        await writer.drain()
+        for _ in range(1000):
+            if self.admission.inflight > before:
+                break
+            await asyncio.sleep(0.01)
+        assert self.admission.inflight > before, "the held request never got in"
+        return HeldRequest(reader, writer)
+
+
+class HeldRequest:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def release(self) -> bytes:
+        """Send the rest of the (bad) body; answers the status line."""
+        self.writer.write(b"not json at all" + b"." * 4)  # 1 + 19 = Content-Length
+        await self.writer.drain()
+        status = await self.reader.readline()
+        self.writer.close()
+        return status
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def node(settings: Settings, **limits: Any) -> AsyncIterator[Node]:
+    """A node with these limits, served over TCP in this loop."""
+    app = create_app(settings.model_copy(update=limits))
+    async with app.router.lifespan_context(app):
+        port = _free_port()
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+            ws="websockets-sansio",
+        )  # fmt: skip
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        try:
+            yield Node(app, f"127.0.0.1:{port}")
+        finally:
+            server.should_exit = True
+            await task
+
+
+def assert_refused(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
+
+
+async def test_a_full_node_answers_503_with_retry_after_then_admits_again(
+    settings: Settings,
+) -> None:
+    limits = {"max_inflight_requests": 1, "max_queued_requests": 0}
+    async with node(settings, **limits) as n, n.client() as http:
+        held = await n.hold_a_request()
+        assert_refused(await http.get("/me"), 503, "overloaded")
+        # Load balancers must still see the node alive.
+        assert (await http.get("/health")).status_code == 200
+        assert (await held.release()).startswith(b"HTTP/1.1 422")
+        expect(await http.get("/me"), 401)  # admitted again: the token check answers
+        assert n.admission.stats.overloaded == 1
+
+
+async def test_a_queued_request_gets_in_when_a_slot_frees_and_the_queue_is_bounded(
+    settings: Settings,
+) -> None:
+    async with (
+        node(
+            settings, max_inflight_requests=1, max_queued_requests=1, queue_timeout_ms=60_000
+        ) as n,
+        n.client() as http,
+        n.client() as other,
+    ):
+        held = await n.hold_a_request()
+        queued = asyncio.create_task(http.get("/me"))
+        while not n.admission._waiters:  # noqa: ASYNC110 - state of the server under test
+            await asyncio.sleep(0.01)
+        assert_refused(await other.get("/me"), 503, "overloaded")
+        assert not queued.done()
+        await held.release()
+        expect(await queued, 401)
+
+
+async def test_a_request_that_waited_too_long_is_refused(settings: Settings) -> None:
+    async with (
+        node(settings, max_inflight_requests=1, max_queued_requests=10, queue_timeout_ms=50) as n,
+        n.client() as http,
+    ):
+        held = await n.hold_a_request()
+        assert_refused(await http.get("/me"), 503, "overloaded")
+        await held.release()
+        expect(await http.get("/me"), 401)
+
+
+async def test_sends_over_the_sessions_rate_get_429_and_are_not_stored(
+    settings: Settings,
+) -> None:
+    # One token every 5 s: the fourth send in a row cannot have earned one.
+    async with node(settings, send_rate_per_user=0.2, send_burst=3) as n, n.client() as http:
+        org, (ann, bob) = await team(http, "Ann", "Bob")
+        group = await create_group(ann, org, bob)
+        path = f"/conversations/{group}/messages"
+        for i in range(3):
+            expect(await ann.post(path, {"client_msg_id": f"a{i}", "text": "hi"}), 201)
+        refused = await ann.post(path, {"client_msg_id": "a3", "text": "hi"})
+        assert_refused(refused, 429, "rate_limited")
+        # Another person's bucket is their own; reading is not limited.
+        expect(await bob.post(path, {"client_msg_id": "b0", "text": "hello"}), 201)
+        page = expect(await ann.get(path), 200)
+        assert [m["client_msg_id"] for m in page["items"]] == ["a0", "a1", "a2", "b0"]
+        # Honouring Retry-After is enough to be let in again.
+        await asyncio.sleep(int(refused.headers["retry-after"]))
+        expect(await ann.post(path, {"client_msg_id": "a3", "text": "hi"}), 201)
+
+
+async def test_under_a_burst_every_acknowledged_message_is_stored_and_nothing_else(
+    settings: Settings,
+) -> None:
+    async with (
+        node(settings, max_inflight_requests=2, max_queued_requests=2, queue_timeout_ms=100) as n,
+        n.client() as http,
+    ):
+        org, people = await team(http, "A", "B", "C", "D")
+        group = await create_group(people[0], org, *people[1:])
+        path = f"/conversations/{group}/messages"
+
+        async def send(i: int) -> tuple[str, httpx.Response]:
+            cmid = f"burst-{i}-{uuid.uuid4().hex[:6]}"
+            sender = people[i % len(people)]
+            return cmid, await sender.post(path, {"client_msg_id": cmid, "text": str(i)})
+
+        answers = await asyncio.gather(*(send(i) for i in range(60)))
+        acknowledged = {cmid for cmid, r in answers if r.status_code == 201}
+        refused = [r for _, r in answers if r.status_code != 201]
+        assert acknowledged and refused, [r.status_code for _, r in answers]
+        for response in refused:
+            assert_refused(response, 503, "overloaded")
+        page = expect(await people[0].get(path, params={"limit": 200}), 200)
+        stored = [m["client_msg_id"] for m in page["items"]]
+        assert sorted(stored) == sorted(acknowledged)
+        assert [m["seq"] for m in page["items"]] == list(range(1, len(stored) + 1))
+
+
+async def test_websocket_over_the_connection_limit_is_refused_with_503(
+    settings: Settings,
+) -> None:
+    async with node(settings, max_connections=1) as n, n.client() as http:
+        ann = await register(http)
+        url = f"ws://{n.address}/api/v1/ws?token={ann.token}"
+        async with websockets.connect(url) as first:
+            assert orjson.loads(await first.recv())["type"] == "ready"
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                async with websockets.connect(url):
+                    pass
+            answer = refused.value.response
+            assert answer.status_code == 503
+            assert int(answer.headers["retry-after"]) >= 1
+            assert orjson.loads(answer.body)["error"]["code"] == "overloaded"
+        # Once the first socket is gone its place is free again.
+        for _ in range(500):
+            if n.admission.connections == 0:
+                break
+            await asyncio.sleep(0.01)
+        async with websockets.connect(url) as again:
+            assert orjson.loads(await again.recv())["type"] == "ready"
+
+
+async def test_a_reconnect_storm_is_refused_beyond_the_connect_rate(settings: Settings) -> None:
+    async with node(settings, connect_rate=0.01, connect_burst=2) as n, n.client() as http:
+        ann = await register(http)
+        url = f"ws://{n.address}/api/v1/ws?token={ann.token}"
+        async with websockets.connect(url) as one, websockets.connect(url) as two:
+            for sock in (one, two):
+                assert orjson.loads(await sock.recv())["type"] == "ready"
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                async with websockets.connect(url):
+                    pass
+            assert refused.value.response.status_code == 503
+            # 0.01 connects a second: the next token is about 100 s away.
+            assert int(refused.value.response.headers["retry-after"]) >= 50
+        assert n.admission.stats.connections_refused == 1
+
+
+def test_a_standing_queue_shortens_the_wait_to_the_target(settings: Settings) -> None:
+    """CoDel's rule, on a fake clock (the edge of the world): a queue that has been
+    non-empty for the whole interval is standing; one that empties is not."""
+    at = [100.0]
+    admission = Admission(settings, clock=lambda: at[0])
+    assert not admission.queue_standing()
+    loop = asyncio.new_event_loop()
+    try:
+        admission._waiters.append(loop.create_future())
+        at[0] += STANDING_QUEUE_S / 2
+        assert not admission.queue_standing()
+        at[0] += STANDING_QUEUE_S
+        assert admission.queue_standing()
+        admission._waiters.clear()
+        assert not admission.queue_standing()
+    finally:
+        loop.close()
