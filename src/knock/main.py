@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 
 from knock.config import Settings, load_settings
+from knock.core.admission import Admission, AdmissionControl
 from knock.core.db import Database
 from knock.core.errors import install_error_handlers
 from knock.core.http import RefuseNul, SecurityHeaders, WebClient
@@ -193,5 +194,9 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     web = WebClient(static_dir)
     app.add_api_route("/{path:path}", web.serve, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_middleware(RefuseNul)
+    # Inside the security headers (refusals carry them too), outside everything else: a
+    # refused request must cost next to nothing.
+    app.state.admission = Admission(settings)
+    app.add_middleware(AdmissionControl, admission=app.state.admission)
     app.add_middleware(SecurityHeaders)
     return app
