@@ -221,7 +221,7 @@ class ServerProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 60.0) -> None:
+    def start(self, timeout_s: float = 120.0) -> None:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while it runs
         self.process = subprocess.Popen(
             [sys.executable, "-m", "knock", "serve", "--port", str(self.port)],

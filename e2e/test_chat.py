@@ -150,6 +150,9 @@ def test_two_people_chat_live_with_receipts_and_a_connection_drop(
         send(a, text)
     for text in away:
         expect(messages_with_text(a, text)).to_have_count(1)
+    # Acknowledged, not just shown: otherwise Bob's message may be stored before the last
+    # of them, and the order below would rightly differ.
+    expect(a.get_by_test_id("pending-message")).to_have_count(0)
     send(b, "Typed on the train")
     expect(
         b.get_by_test_id("pending-message").filter(has_text="Typed on the train")
