@@ -21,16 +21,9 @@ from knock.core.http import RefuseNul, SecurityHeaders, WebClient
 from knock.features.accounts import routes as accounts_routes
 from knock.features.accounts.actions import Accounts
 from knock.features.conversations import routes as conversations_routes
+from knock.features.albums import actions as albums_actions
 from knock.features.albums import routes as albums_routes
 from knock.features.albums.actions import Albums
-from knock.features.approvals import routes as approvals_routes
-from knock.features.approvals.actions import Approvals
-from knock.features.approvals.cards import ApprovalCards
-from knock.features.approvals.export import ApprovalExport
-from knock.features.approvals.templates import Templates
-from knock.features.calls import routes as calls_routes
-from knock.features.calls.actions import Calls, NodeIdentity, call_upkeep
-from knock.features.calls.media import ConferenceMedia
 from knock.features.conversations.actions import Conversations
 from knock.features.ding import routes as ding_routes
 from knock.features.ding.actions import Dings
@@ -38,7 +31,7 @@ from knock.features.ding.delivery import DingDelivery
 from knock.features.ding.escalation import DingEscalation
 from knock.features.media import routes as media_routes
 from knock.features.media.actions import MediaLibrary
-from knock.features.media.store import LocalMediaStore
+from knock.features.media.store import open_media_store
 from knock.features.messages import actions as messages_actions
 from knock.features.messages import routes as messages_routes
 from knock.features.messages.actions import Messages
@@ -78,11 +71,7 @@ class Node:
     receipts: Receipts
     media: MediaLibrary
     dings: Dings
-    approval_templates: Templates
-    approvals: Approvals
-    approval_export: ApprovalExport
     albums: Albums
-    calls: Calls
     ding_escalation: DingEscalation
     jobs: list[PeriodicJob]
 
@@ -100,9 +89,10 @@ def build_node(settings: Settings) -> Node:
         settings,
         remove_from_org_conversations=conversations.do_remove_from_org_conversations_txn,
     )
-    media_store = LocalMediaStore(settings.data_dir / "media")
-    media_store.prepare()
-    media = MediaLibrary(db, settings, media_store, media_store.scratch)
+    media_store, media_scratch = open_media_store(settings.media_url, settings.data_dir)
+    media = MediaLibrary(
+        db, settings, media_store, media_scratch, album_access=albums_actions.may_see_album_media
+    )
     messages = Messages(db, settings, media)
     receipt_coalescer = ReceiptCoalescer(db, settings.receipt_coalesce_ms)
     receipts = Receipts(db, settings, receipt_coalescer)
@@ -125,16 +115,12 @@ def build_node(settings: Settings) -> Node:
         media=media,
         dings=dings,
         ding_escalation=ding_escalation,
+        albums=Albums(db, settings),
         jobs=[
             event_pruner(db, settings.event_retention_s),
             burn_purger(db, media, settings.burn_purge_interval_s),
             unsent_media_sweeper(media),
             ding_escalator(ding_escalation, settings.ding_poll_s),
-        approval_templates=Templates(db),
-        approvals=Approvals(db, ApprovalCards(conversations)),
-        approval_export=ApprovalExport(db),
-        albums=Albums(db, settings),
-        calls=calls,
         ],
     )
 

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from knock.core.events import Event
 from knock.features.accounts.events import SessionRevoked
 from knock.features.albums.events import AlbumUpdated
-from knock.features.approvals.events import ApprovalCreated, ApprovalUpdated
 from knock.features.burn.events import MessageBurned
 from knock.features.conversations.events import (
     ConversationCreated,

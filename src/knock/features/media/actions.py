@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from knock.config import Settings
 from knock.core.clock import utcnow
 from knock.core.db import Database
-from knock.core.errors import Conflict, InvalidInput, NotFound
+from knock.core.errors import Conflict, InvalidInput, NotFound, RateLimited
 from knock.core.ids import ID_LENGTH, new_id
 from knock.features.burn.actions import burn_states
 from knock.features.conversations.actions import access_conversation
@@ -33,6 +34,15 @@ MEDIA_OF_TYPE: dict[str, tuple[str, ...]] = {
 THUMB_SUFFIX = ".thumb"
 # Decoding is CPU-bound; two at a time keep a small machine answering everything else.
 MAX_CONCURRENT_PROCESSING = 2
+UPLOAD_RATE_WINDOW = timedelta(minutes=1)
+
+# (session, viewer id, media id) -> may the viewer see an album item holding this file?
+# Albums provide it; main.py passes it in (albums import media, not the reverse).
+AlbumMediaAccess = Callable[[AsyncSession, str, str], Awaitable[bool]]
+
+
+async def _no_albums(session: AsyncSession, user_id: str, media_id: str) -> bool:
+    return False
 
 
 def media_out(media: Media) -> MediaOut:
@@ -72,13 +82,39 @@ def limits_of(settings: Settings) -> Limits:
 
 
 class MediaLibrary:
-    def __init__(self, db: Database, settings: Settings, store: MediaStore, scratch: Path) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        store: MediaStore,
+        scratch: Path,
+        album_access: AlbumMediaAccess = _no_albums,
+    ) -> None:
         self._db = db
         self._store = store
         self._limits = limits_of(settings)
         self._unsent_ttl = timedelta(seconds=settings.media_unsent_ttl_s)
+        self._uploads_per_minute = settings.media_uploads_per_minute
+        self._album_access = album_access
         self.scratch = scratch
         self._processing = asyncio.Semaphore(MAX_CONCURRENT_PROCESSING)
+
+    async def check_upload_rate(self, user_id: str) -> None:
+        """RateLimited once this person made ``KNOCK_MEDIA_UPLOADS_PER_MINUTE`` uploads in
+        the last minute. Counted from the media table, so the limit holds across nodes;
+        checked before the body is read, so a refused upload costs no bandwidth."""
+        now = utcnow()
+        async with self._db.read() as session:
+            recent = await repo.recent_upload_times(
+                session, user_id, now - UPLOAD_RATE_WINDOW, self._uploads_per_minute
+            )
+        if len(recent) >= self._uploads_per_minute:
+            # A slot frees when the oldest of the newest N leaves the window.
+            wait = (recent[-1] + UPLOAD_RATE_WINDOW - now).total_seconds()
+            raise RateLimited(
+                math.ceil(wait),
+                f"At most {self._uploads_per_minute} uploads a minute; try again shortly.",
+            )
 
     @property
     def max_upload_bytes(self) -> int:
@@ -129,23 +165,18 @@ class MediaLibrary:
 
     async def download(self, user_id: str, media_id: str, thumb: bool) -> Download:
         """The file, if the caller may see it: its uploader while it is unattached, then
-        whoever may see the content of the message holding it. Else NotFound."""
+        whoever may see the content of the message holding it, and whoever may see an album
+        holding it. Else NotFound."""
         if len(media_id) > ID_LENGTH:
             raise NotFound()
         async with self._db.read() as session:
             media = await repo.media_by_id(session, media_id)
             if media is None:
                 raise NotFound()
-            if media.message_id is None or media.conversation_id is None:
-                if media.owner_id != user_id:
-                    raise NotFound()
-            else:
-                await access_conversation(session, user_id, media.conversation_id)
-                state = (await burn_states(session, user_id, [media.message_id], utcnow())).get(
-                    media.message_id
-                )
-                if state is not None and state.sealed:
-                    raise NotFound()
+            if not await _may_see_by_message(session, user_id, media) and not (
+                media.album_holds > 0 and await self._album_access(session, user_id, media.id)
+            ):
+                raise NotFound()
         if thumb:
             if media.thumb_size is None or media.thumb_mime is None:
                 raise NotFound()
@@ -155,6 +186,7 @@ class MediaLibrary:
         return Download(media.id, media.size, media.mime, media.kind, media.id)
 
     def open(self, key: str, start: int, length: int) -> AsyncIterator[bytes]:
+        """The stored bytes (``start``, ``length``) of a key ``download`` answered."""
         return self._store.open(key, start, length)
 
     async def do_purge_unsent(self, batch: int = 500) -> int:
@@ -176,6 +208,18 @@ class MediaLibrary:
     async def delete_files(self, keys: Iterable[str]) -> None:
         for key in keys:
             await self._store.delete(key)
+
+
+async def _may_see_by_message(session: AsyncSession, user_id: str, media: Media) -> bool:
+    if media.message_id is None or media.conversation_id is None:
+        return media.owner_id == user_id
+    try:
+        await access_conversation(session, user_id, media.conversation_id)
+    except NotFound:
+        return False
+    states = await burn_states(session, user_id, [media.message_id], utcnow())
+    state = states.get(media.message_id)
+    return state is None or not state.sealed
 
 
 async def check_media_for_message_txn(
@@ -201,6 +245,12 @@ async def check_media_for_message_txn(
         if media.message_id is not None:
             raise Conflict(
                 "media_ids: this upload is already in a message; upload it again.",
+                code="media_in_use",
+            )
+        if media.album_holds > 0:
+            # A file is in one place: a burn message must not share one with an album.
+            raise Conflict(
+                "media_ids: this upload is in an album; upload it again to send it.",
                 code="media_in_use",
             )
     by_kind = {found[m].kind: m for m in media_ids}
@@ -240,3 +290,55 @@ async def detach_media_txn(session: AsyncSession, message_ids: list[str]) -> lis
 
 async def stored_keys_of(session: AsyncSession, message_ids: list[str]) -> list[str]:
     return storage_keys(m.id for m in await repo.media_of_messages(session, message_ids))
+
+
+async def check_uploads_for_album_txn(
+    session: AsyncSession, user_id: str, image_id: str, audio_id: str | None
+) -> list[Media]:
+    """The caller's own unsent uploads for an album item (an image, and for a voice photo an
+    audio), locked until commit so the sweeper cannot take them meanwhile."""
+    wanted = [image_id] if audio_id is None else [image_id, audio_id]
+    if len(set(wanted)) != len(wanted):
+        raise InvalidInput("voice_media_id: must be another upload than media_id.")
+    found = {m.id: m for m in await repo.lock_media_txn(session, wanted)}
+    for field, media_id, kind in (
+        ("media_id", image_id, "image"),
+        ("voice_media_id", audio_id, "audio"),
+    ):
+        if media_id is None:
+            continue
+        media = found.get(media_id)
+        if media is None or media.owner_id != user_id:
+            raise InvalidInput(f"{field}: no such upload of yours.")
+        if media.kind != kind:
+            raise InvalidInput(f"{field}: must be an upload of kind {kind}.")
+        if media.message_id is not None:
+            raise Conflict(
+                f"{field}: this upload is in a message; add the message to the album instead.",
+                code="media_in_use",
+            )
+    return [found[m] for m in wanted]
+
+
+async def hold_media_txn(session: AsyncSession, media_ids: Iterable[str]) -> None:
+    """One more album item holds each of these files (their rows stay locked to commit)."""
+    for media_id in media_ids:
+        await repo.change_album_holds_txn(session, media_id, 1)
+
+
+async def release_media_txn(session: AsyncSession, media_ids: Iterable[str]) -> None:
+    """One album item fewer holds each file (a file listed twice is released twice). A
+    file then held by nothing is left to the sweeper of unsent uploads."""
+    for media_id in media_ids:
+        await repo.change_album_holds_txn(session, media_id, -1)
+
+
+async def media_by_ids(session: AsyncSession, media_ids: list[str]) -> dict[str, Media]:
+    return {m.id: m for m in await repo.media_by_ids(session, media_ids)}
+
+
+async def lock_media_of_message_txn(session: AsyncSession, message_id: str) -> list[Media]:
+    """A message's media in message order (image first), locked until commit."""
+    media = await repo.media_of_messages(session, [message_id])
+    locked = {m.id: m for m in await repo.lock_media_txn(session, [m.id for m in media])}
+    return [locked[m.id] for m in media if m.id in locked]

@@ -119,7 +119,9 @@ def build_router(media: MediaLibrary, current_viewer: ViewerDependency) -> APIRo
         """Upload an image (JPEG, PNG, WebP, GIF) or a recording (Opus in WebM or Ogg, AAC
         in MP4, WAV) in the multipart field ``file``. Anyone signed in. The type is read
         from the content; images are re-encoded without metadata, audio remuxed without
-        tags. The upload is yours alone until a message holds it."""
+        tags. The upload is yours alone until a message holds it. At most
+        ``KNOCK_MEDIA_UPLOADS_PER_MINUTE`` uploads a minute per person (then 429)."""
+        await media.check_upload_rate(viewer.user_id)
         path = await receive_file(
             request, media.scratch, media.max_upload_bytes + MULTIPART_OVERHEAD
         )

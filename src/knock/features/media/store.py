@@ -1,8 +1,7 @@
-"""Where media bytes live: a Protocol, and the local-disk implementation.
+"""Where media bytes live: a Protocol, the local-disk store and the S3-compatible store.
 
 Keys are Knock ids (with a ``.thumb`` suffix for thumbnails): short, ASCII, no slashes
-from outside. An S3-compatible store fits the same Protocol: ``put`` uploads the file then
-removes it, ``open`` is a ranged GET, ``delete`` a DELETE (idempotent on both).
+from outside. ``KNOCK_MEDIA_URL`` picks the store (``open_media_store``).
 """
 
 from __future__ import annotations
@@ -12,7 +11,13 @@ import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+# boto3 ships no type hints; its calls are typed Any at this edge.
+import boto3  # type: ignore[import-untyped]
+from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 CHUNK = 64 * 1024
 _KEY = re.compile(r"^[0-9a-z]{1,64}(\.thumb)?$")
@@ -118,3 +123,75 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class S3MediaStore:
+    """Objects in one bucket of an S3-compatible service, under an optional prefix. boto3
+    is blocking, so every call runs in a worker thread; its client is thread-safe.
+
+    ``put`` is one PUT (atomic: an object is whole or absent), ``open`` a ranged GET,
+    ``delete`` a DELETE (S3 answers a missing key with success too). On a bucket without
+    versioning the deleted object is gone; with versioning on, old versions would stay,
+    so burn-after-reading needs a bucket without it."""
+
+    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        # Endpoint (AWS_ENDPOINT_URL), region and credentials come from the environment.
+        self._client = client or boto3.client(
+            "s3", config=Config(retries={"mode": "standard", "max_attempts": 3})
+        )
+
+    def _key(self, key: str) -> str:
+        return self.prefix + _check_key(key)
+
+    async def put(self, key: str, source: Path) -> None:
+        await asyncio.to_thread(self._put, key, source)
+
+    def _put(self, key: str, source: Path) -> None:
+        with source.open("rb") as file:
+            self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=file)
+        source.unlink(missing_ok=True)
+
+    async def open(
+        self, key: str, start: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]:
+        if length == 0:
+            return
+        end = "" if length is None else str(start + length - 1)
+        answer = await asyncio.to_thread(
+            self._client.get_object,
+            Bucket=self.bucket,
+            Key=self._key(key),
+            Range=f"bytes={start}-{end}",
+        )
+        body = answer["Body"]
+        try:
+            while chunk := await asyncio.to_thread(body.read, CHUNK):
+                yield chunk
+        finally:
+            body.close()
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._delete, key)
+
+    def _delete(self, key: str) -> None:
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                raise
+
+
+def open_media_store(media_url: str, data_dir: Path) -> tuple[MediaStore, Path]:
+    """The store ``KNOCK_MEDIA_URL`` names and a local scratch directory for uploads being
+    checked: empty = ``<data dir>/media``, ``file:///dir``, or ``s3://bucket[/prefix]``."""
+    if media_url.startswith("s3://"):
+        parts = urlsplit(media_url)
+        scratch = data_dir / "media-scratch"
+        scratch.mkdir(parents=True, exist_ok=True)
+        return S3MediaStore(parts.netloc, parts.path), scratch
+    root = Path(urlsplit(media_url).path) if media_url else data_dir / "media"
+    local = LocalMediaStore(root)
+    local.prepare()
+    return local, local.scratch
