@@ -24,6 +24,11 @@ from knock.features.conversations import routes as conversations_routes
 from knock.features.albums import actions as albums_actions
 from knock.features.albums import routes as albums_routes
 from knock.features.albums.actions import Albums
+from knock.features.approvals import routes as approvals_routes
+from knock.features.approvals.actions import Approvals
+from knock.features.approvals.cards import ApprovalCards
+from knock.features.approvals.export import ApprovalExport
+from knock.features.approvals.templates import Templates
 from knock.features.conversations.actions import Conversations
 from knock.features.ding import routes as ding_routes
 from knock.features.ding.actions import Dings
@@ -70,6 +75,9 @@ class Node:
     receipt_coalescer: ReceiptCoalescer
     receipts: Receipts
     media: MediaLibrary
+    approval_templates: Templates
+    approvals: Approvals
+    approval_export: ApprovalExport
     dings: Dings
     albums: Albums
     ding_escalation: DingEscalation
@@ -113,6 +121,9 @@ def build_node(settings: Settings) -> Node:
         receipt_coalescer=receipt_coalescer,
         receipts=receipts,
         media=media,
+        approval_templates=Templates(db),
+        approvals=Approvals(db, ApprovalCards(conversations)),
+        approval_export=ApprovalExport(db),
         dings=dings,
         ding_escalation=ding_escalation,
         albums=Albums(db, settings),
@@ -167,6 +178,11 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     api.include_router(messages_routes.build_router(node.messages, current_viewer))
     api.include_router(media_routes.build_router(node.media, current_viewer))
     api.include_router(receipts_routes.build_router(node.receipts, current_viewer))
+    api.include_router(
+        approvals_routes.build_router(
+            node.approval_templates, node.approvals, node.approval_export, current_viewer
+        )
+    )
     api.include_router(ding_routes.build_router(node.dings, current_viewer))
     app.include_router(api)
     app.add_api_websocket_route("/api/v1/ws", node.gateway.endpoint)

@@ -3,6 +3,7 @@
 from knock.core.models import Base
 from knock.features.accounts import models as accounts_models
 from knock.features.albums import models as albums_models
+from knock.features.approvals import models as approvals_models
 from knock.features.burn import models as burn_models
 from knock.features.conversations import models as conversations_models
 from knock.features.ding import models as ding_models
@@ -15,6 +16,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "albums_models",
+    "approvals_models",
     "burn_models",
     "conversations_models",
     "ding_models",

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from knock.core.events import Event
 from knock.features.accounts.events import SessionRevoked
 from knock.features.albums.events import AlbumUpdated
+from knock.features.approvals.events import ApprovalCreated, ApprovalUpdated
 from knock.features.burn.events import MessageBurned
 from knock.features.conversations.events import (
     ConversationCreated,
@@ -24,6 +25,7 @@ from knock.features.ding.events import DingCreated, DingUpdated
 from knock.features.messages.events import MessageCreated, MessageUpdated
 from knock.features.orgs.events import (
     OrgDepartmentCreated,
+    OrgDepartmentUpdated,
     OrgMemberJoined,
     OrgMemberRemoved,
     OrgMemberUpdated,
@@ -72,6 +74,9 @@ EVENT_TYPES: list[type[Event]] = [
     OrgMemberUpdated,
     OrgMemberRemoved,
     OrgDepartmentCreated,
+    OrgDepartmentUpdated,
+    ApprovalCreated,
+    ApprovalUpdated,
     DingCreated,
     DingUpdated,
 ]

@@ -17,7 +17,7 @@ import asyncio
 import io
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import httpx
@@ -69,11 +69,35 @@ class Targets:
     leaver_id: str  # removed from the org / from the conversation
     invite_code: str
     media_id: str  # an image sent in the conversation
+    department_id: str  # a department of the org
+    template_id: str  # the built-in general request template
+    approval_id: str  # the insider's approval, with the owner (admin stand-in) approving
+    rejectable_id: str  # another of the insider's, for the owner to reject
+    own_approval_id: str  # the owner's own, to withdraw and resubmit
     ding_id: str  # a DING the owner sent to the insider and the removed member
     received_ding_id: str  # a DING the insider sent to the owner and the removed member
 
 
 Build = Callable[[Targets], tuple[str, Any]]
+
+
+def _template() -> dict[str, Any]:
+    return {
+        "name": "Trip",
+        "fields": [
+            {"key": "title", "label": "Title", "type": "text", "required": True},
+            {"key": "details", "label": "Details", "type": "long_text"},
+        ],
+        "flow": {"steps": [{"name": "Boss", "approvers": {"kind": "dept_head"}}]},
+    }
+
+
+def _approval(t: Targets) -> dict[str, Any]:
+    return {
+        "template_id": t.template_id,
+        "client_request_id": uuid.uuid4().hex,
+        "values": {"title": "Trip", "details": "To the coast"},
+    }
 
 
 class Upload:
@@ -224,10 +248,58 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/dings/{ding_id}/reding"): Route(
         "ding", lambda t: (f"/dings/{t.ding_id}/reding", {}), 200
     ),
+    ("PUT", "/api/v1/orgs/{org_id}/departments/{department_id}"): Route(
+        "org",
+        lambda t: (f"/orgs/{t.org_id}/departments/{t.department_id}", {"head_id": t.member_id}),
+        200,
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/approval-templates"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/approval-templates", None), 200
+    ),
+    ("POST", "/api/v1/orgs/{org_id}/approval-templates"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/approval-templates", _template()), 201
+    ),
+    ("GET", "/api/v1/approval-templates/{template_id}"): Route(
+        "template", lambda t: (f"/approval-templates/{t.template_id}?version=1", None), 200
+    ),
+    ("PUT", "/api/v1/approval-templates/{template_id}"): Route(
+        "template", lambda t: (f"/approval-templates/{t.template_id}", _template()), 200
+    ),
+    ("DELETE", "/api/v1/approval-templates/{template_id}"): Route(
+        "template", lambda t: (f"/approval-templates/{t.template_id}", None), 204
+    ),
+    ("POST", "/api/v1/orgs/{org_id}/approvals"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/approvals", _approval(t)), 201
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/approvals"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/approvals?box=submitted", None), 200
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/approvals.csv"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/approvals.csv", None), 200
+    ),
+    ("GET", "/api/v1/approvals/{approval_id}"): Route(
+        "approval", lambda t: (f"/approvals/{t.approval_id}", None), 200
+    ),
+    ("GET", "/api/v1/approvals/{approval_id}/audit"): Route(
+        "approval", lambda t: (f"/approvals/{t.approval_id}/audit", None), 200
+    ),
+    ("POST", "/api/v1/approvals/{approval_id}/approve"): Route(
+        "approval", lambda t: (f"/approvals/{t.approval_id}/approve", {"comment": "ok"}), 200
+    ),
+    ("POST", "/api/v1/approvals/{approval_id}/reject"): Route(
+        "approval", lambda t: (f"/approvals/{t.rejectable_id}/reject", {"comment": "no"}), 200
+    ),
+    ("POST", "/api/v1/approvals/{approval_id}/withdraw"): Route(
+        "approval", lambda t: (f"/approvals/{t.own_approval_id}/withdraw", None), 200
+    ),
+    ("POST", "/api/v1/approvals/{approval_id}/resubmit"): Route(
+        "approval", lambda t: (f"/approvals/{t.own_approval_id}/resubmit", {}), 200
+    ),
 }
 # Run last among the legitimate calls, in this order: they end a message, someone's
 # membership (of the conversation before the org, which ends both) or a token.
 DESTRUCTIVE = [
+    ("DELETE", "/api/v1/approval-templates/{template_id}"),
     ("POST", "/api/v1/messages/{message_id}/recall"),
     ("DELETE", "/api/v1/conversations/{conversation_id}/members/{user_id}"),
     ("DELETE", "/api/v1/orgs/{org_id}/members/{user_id}"),
@@ -267,6 +339,12 @@ def nonexistent(targets: Targets, scope: str) -> Targets:
         return replace(targets, ding_id=new_id(), received_ding_id=new_id())
     if scope == "invite":
         return replace(targets, invite_code=uuid.uuid4().hex[:16])
+    if scope == "template":
+        return replace(targets, template_id=new_id())
+    if scope == "approval":
+        return replace(
+            targets, approval_id=new_id(), rejectable_id=new_id(), own_approval_id=new_id()
+        )
     return targets
 
 
@@ -313,6 +391,29 @@ async def build_world(http: httpx.AsyncClient) -> World:
     received_ding_id = expect(
         await insider.post(f"/orgs/{org_id}/dings", _ding(owner.id, removed.id)), 201
     )["id"]
+    # Approvals: the insider and the owner are in no department, so the team's admins (the
+    # owner) stand in as approvers; the others take no part.
+    department_id = expect(await owner.post(f"/orgs/{org_id}/departments", {"name": "R&D"}), 201)[
+        "id"
+    ]
+    templates = expect(await owner.get(f"/orgs/{org_id}/approval-templates"), 200)["items"]
+    template_id = next(t["id"] for t in templates if t["builtin"] == "general")
+    blank = Targets(*([""] * len(fields(Targets))))
+    insiders = [
+        expect(
+            await insider.post(
+                f"/orgs/{org_id}/approvals", _approval(replace(blank, template_id=template_id))
+            ),
+            201,
+        )["id"]
+        for _ in range(2)
+    ]
+    own_approval = expect(
+        await owner.post(
+            f"/orgs/{org_id}/approvals", _approval(replace(blank, template_id=template_id))
+        ),
+        201,
+    )["id"]
     expect(await owner.delete(f"/orgs/{org_id}/members/{removed.id}"), 204)
 
     # An invite used up: what a caller without a live code can name.
@@ -343,6 +444,11 @@ async def build_world(http: httpx.AsyncClient) -> World:
             leaver_id=leaver.id,
             invite_code=used_up,
             media_id=media_id,
+            department_id=department_id,
+            template_id=template_id,
+            approval_id=insiders[0],
+            rejectable_id=insiders[1],
+            own_approval_id=own_approval,
             ding_id=ding_id,
             received_ding_id=received_ding_id,
         ),
@@ -412,9 +518,18 @@ async def test_every_route_refuses_every_caller_who_may_not_see(
         for token in (None, world.revoked_token):
             await assert_indistinguishable(world, method, template, token, t, 401)
             checked += 1
-        if route.scope in ("org", "conversation", "message", "media", "ding"):
+        if route.scope in (
+            "org",
+            "conversation",
+            "message",
+            "media",
+            "ding",
+            "template",
+            "approval",
+        ):
             callers = [world.stranger, world.removed]
-            if route.scope != "org":
+            # Templates are for every member; approvals for their participants only.
+            if route.scope not in ("org", "template"):
                 callers.append(world.outsider)
             for caller in callers:
                 targets = t

@@ -170,34 +170,41 @@ class Conversations:
         return await self._create_group(user_id, org_id, others, body.title), True
 
     async def _create_dm(self, user_id: str, org_id: str, peer_id: str) -> tuple[str, bool]:
-        key = dm_key(org_id, user_id, peer_id)
         for attempt in range(2):
             try:
                 async with self._db.transaction() as txn:
                     await access_org(txn.session, user_id, org_id)
                     await check_org_members(txn.session, org_id, [peer_id])
-                    existing = await repo.conversation_by_dm_key(txn.session, key)
-                    if existing is not None:
-                        await self._rejoin_dm_txn(txn, existing.id, [user_id, peer_id])
-                        return existing.id, False
-                    now = utcnow()
-                    conversation = self._new_conversation(org_id, "dm", None, user_id, now, 2)
-                    conversation.dm_key = key
-                    await repo.insert_conversation_txn(txn.session, conversation)
-                    await repo.insert_members_txn(
-                        txn.session,
-                        conversation.id,
-                        [(user_id, "member"), (peer_id, "member")],
-                        0,
-                        now,
-                    )
-                    self._emit_created(txn, conversation, [user_id, peer_id])
-                    return conversation.id, True
+                    return await self.open_dm_txn(txn, org_id, user_id, peer_id)
             except IntegrityError:
                 # The pair's other request inserted the dm first; the retry finds it.
                 if attempt == 1:
                     raise
         raise AssertionError("unreachable")
+
+    async def open_dm_txn(
+        self, txn: Transaction, org_id: str, user_id: str, peer_id: str
+    ) -> tuple[str, bool]:
+        """The pair's dm (both members of the org, checked by the caller), created if
+        missing (True). A concurrent creation of the same dm raises IntegrityError."""
+        key = dm_key(org_id, user_id, peer_id)
+        existing = await repo.conversation_by_dm_key(txn.session, key)
+        if existing is not None:
+            await self._rejoin_dm_txn(txn, existing.id, [user_id, peer_id])
+            return existing.id, False
+        now = utcnow()
+        conversation = self._new_conversation(org_id, "dm", None, user_id, now, 2)
+        conversation.dm_key = key
+        await repo.insert_conversation_txn(txn.session, conversation)
+        await repo.insert_members_txn(
+            txn.session,
+            conversation.id,
+            [(user_id, "member"), (peer_id, "member")],
+            0,
+            now,
+        )
+        self._emit_created(txn, conversation, [user_id, peer_id])
+        return conversation.id, True
 
     async def _rejoin_dm_txn(self, txn: Transaction, conversation_id: str, pair: list[str]) -> None:
         """Someone removed from the team and invited back gets their dm back."""

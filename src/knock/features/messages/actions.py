@@ -51,6 +51,8 @@ from knock.realtime.eventlog import last_event_id, rewrite_message_frames_txn
 # request_hash of a burned message: a retry then gets the burned message back, and no
 # digest of the purged text is kept.
 BURNED_HASH = "burned"
+# The message type of an approval's card in chat; only post_approval_card_txn makes one.
+APPROVAL_CARD = "approval"
 
 
 def message_out(
@@ -80,6 +82,7 @@ def message_out(
         burn_after_s=burn.burn_after_s if burn is not None else None,
         burn_expires_at=burn.expires_at if burn is not None else None,
         burned=burn is not None and burn.burned,
+        approval_id=message.approval_id,
     )
 
 
@@ -358,6 +361,8 @@ class Messages:
                 raise Conflict("A recalled message cannot be edited.", code="message_recalled")
             if message.burn_after_s is not None:
                 raise InvalidInput("A burn-after-reading message cannot be edited.")
+            if message.type == APPROVAL_CARD:
+                raise InvalidInput("An approval card cannot be edited.")
             await repo.update_message_txn(txn.session, message, text=text, edited_at=utcnow())
             return await self._updated_txn(txn, user_id, message)
 
@@ -434,3 +439,44 @@ async def burn_message_content_txn(
         session, message, text="", mentions="[]", request_hash=BURNED_HASH
     )
     return message_out(message, burn=burned)
+
+
+async def post_approval_card_txn(
+    txn: Transaction,
+    sender_id: str,
+    conversation_id: str,
+    approval_id: str,
+    text: str,
+    client_msg_id: str,
+) -> MessageOut:
+    """Post an approval's card (a summary and the approval id) as the sender, in the
+    approval's transaction; the same client_msg_id again returns the card already posted."""
+    session = txn.session
+    await access_conversation(session, sender_id, conversation_id)
+    existing = await repo.message_by_client_id(session, conversation_id, sender_id, client_msg_id)
+    if existing is not None:
+        return message_out(existing)
+    now = utcnow()
+    seq, _ = await take_next_seq_txn(session, conversation_id, now)
+    message = Message(
+        id=new_id(),
+        conversation_id=conversation_id,
+        seq=seq,
+        sender_id=sender_id,
+        client_msg_id=client_msg_id,
+        request_hash=hashlib.sha256(f"{APPROVAL_CARD}:{approval_id}".encode()).hexdigest(),
+        type=APPROVAL_CARD,
+        text=text,
+        reply_to_id=None,
+        mentions="[]",
+        created_at=now,
+        edited_at=None,
+        recalled=False,
+        burn_after_s=None,
+        approval_id=approval_id,
+    )
+    await repo.insert_message_txn(session, message)
+    await advance_read_seq_txn(session, conversation_id, sender_id, seq)
+    out = message_out(message)
+    txn.emit(MessageCreated(message=out), Audience(conversation_id=conversation_id))
+    return out

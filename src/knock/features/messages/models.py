@@ -31,3 +31,5 @@ class Message(Base):
     recalled: Mapped[bool] = mapped_column(Boolean, default=False)
     # Set on burn-after-reading messages (their state lives in the burn slice's tables).
     burn_after_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Set on `approval` cards: the approval the card shows (its text is only a summary).
+    approval_id: Mapped[str | None] = mapped_column(IdColumn(), nullable=True)

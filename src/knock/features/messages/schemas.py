@@ -69,6 +69,9 @@ class MessageOut(BaseModel):
     burn_after_s: int | None = None
     burn_expires_at: Timestamp | None = None
     burned: bool = False
+    # `approval` cards (posted by the approvals feature, never sent by clients): the
+    # approval's id. Only its participants may open it; everyone else sees the text.
+    approval_id: str | None = None
 
 
 class MessagePage(BaseModel):

@@ -20,6 +20,7 @@ from knock.features.accounts.actions import Viewer, users_brief
 from knock.features.orgs import repository as repo
 from knock.features.orgs.events import (
     OrgDepartmentCreated,
+    OrgDepartmentUpdated,
     OrgMemberJoined,
     OrgMemberRemoved,
     OrgMemberUpdated,
@@ -29,6 +30,7 @@ from knock.features.orgs.schemas import (
     DepartmentIn,
     DepartmentList,
     DepartmentOut,
+    DepartmentUpdateIn,
     InviteAccepted,
     InviteIn,
     InviteOut,
@@ -77,6 +79,32 @@ async def check_org_members(session: AsyncSession, org_id: str, user_ids: list[s
         raise InvalidInput("Every member must belong to the team.", code="not_org_members")
 
 
+async def check_head(session: AsyncSession, org_id: str, user_id: str) -> None:
+    if await repo.membership(session, org_id, user_id) is None:
+        raise InvalidInput("head_id: the head must be a member of the team.")
+
+
+async def members_with_title(
+    session: AsyncSession, org_id: str, title: str, limit: int
+) -> list[str]:
+    """Members holding a job title (at most ``limit``), for approval routing."""
+    return await repo.members_with_title(session, org_id, title, limit)
+
+
+async def admins_of_org(session: AsyncSession, org_id: str, limit: int) -> list[str]:
+    """The org's owners and admins (at most ``limit``)."""
+    return await repo.admins_of_org(session, org_id, limit)
+
+
+async def members_among(session: AsyncSession, org_id: str, user_ids: list[str]) -> set[str]:
+    """Which of these users belong to the org."""
+    return await repo.members_among(session, org_id, list(set(user_ids)))
+
+
+async def departments_of_org(session: AsyncSession, org_id: str) -> list[Department]:
+    return await repo.departments_of_org(session, org_id)
+
+
 def check_admin(member: OrgMember) -> None:
     if not is_admin(member):
         raise Forbidden("Only the team's owners and admins may do this.")
@@ -106,6 +134,11 @@ async def check_department(session: AsyncSession, org_id: str, department_id: st
 async def member_outs(session: AsyncSession, members: list[OrgMember]) -> list[MemberOut]:
     """Members as the API shows them, with names and emails from accounts."""
     brief = await users_brief(session, [m.user_id for m in members])
+    titles = (
+        await repo.titles_of_members(session, members[0].org_id, [m.user_id for m in members])
+        if members
+        else {}
+    )
     return [
         MemberOut(
             user_id=m.user_id,
@@ -114,6 +147,7 @@ async def member_outs(session: AsyncSession, members: list[OrgMember]) -> list[M
             role=m.role,
             department_id=m.department_id,
             joined_at=m.joined_at,
+            titles=titles.get(m.user_id, []),
         )
         for m in members
     ]
@@ -129,6 +163,7 @@ def department_out(department: Department) -> DepartmentOut:
         org_id=department.org_id,
         name=department.name,
         parent_id=department.parent_id,
+        head_id=department.head_id,
     )
 
 
@@ -215,6 +250,14 @@ class Orgs:
                     await check_department(txn.session, org_id, body.department_id)
                 target.department_id = body.department_id
                 changed = True
+            if body.titles is not None:
+                wanted = sorted(set(body.titles))
+                current = (await repo.titles_of_members(txn.session, org_id, [user_id])).get(
+                    user_id, []
+                )
+                if wanted != current:
+                    await repo.replace_titles_txn(txn.session, org_id, user_id, wanted)
+                    changed = True
             await txn.session.flush()
             (member,) = await member_outs(txn.session, [target])
             if changed:
@@ -233,6 +276,13 @@ class Orgs:
             if target.role == "owner" and caller.role != "owner":
                 raise Forbidden("Only an owner may remove an owner.")
             await check_not_last_owner(txn.session, target)
+            for department in await repo.clear_head_txn(txn.session, org_id, user_id):
+                found = await repo.department_in_org(txn.session, org_id, department)
+                assert found is not None
+                txn.emit(
+                    OrgDepartmentUpdated(department=department_out(found)),
+                    Audience(org_id=org_id),
+                )
             await repo.delete_member_txn(txn.session, org_id, user_id)
             await self._remove_from_org_conversations(txn, org_id, user_id)
             txn.emit(
@@ -338,17 +388,78 @@ class Orgs:
                 )
             if body.parent_id is not None:
                 self._check_parent(existing, body.parent_id)
+            if body.head_id is not None:
+                await check_head(txn.session, org_id, body.head_id)
             department = Department(
                 id=new_id(),
                 org_id=org_id,
                 name=body.name,
                 parent_id=body.parent_id,
                 created_at=utcnow(),
+                head_id=body.head_id,
             )
             await repo.add_department_txn(txn.session, department)
             out = department_out(department)
             txn.emit(OrgDepartmentCreated(department=out), Audience(org_id=org_id))
         return out
+
+    async def do_update_department(
+        self, viewer: Viewer, org_id: str, department_id: str, body: DepartmentUpdateIn
+    ) -> DepartmentOut:
+        """Rename, move (no cycles, ≤ 10 deep) or set the head of a department. Admins."""
+        async with self._db.transaction() as txn:
+            caller = await access_org_for_change_txn(txn, viewer.user_id, org_id)
+            department = await repo.department_in_org(txn.session, org_id, department_id)
+            if department is None:
+                raise NotFound()
+            check_admin(caller)
+            sent = body.model_fields_set
+            if body.name is not None:
+                department.name = body.name
+            if "parent_id" in sent and body.parent_id != department.parent_id:
+                existing = await repo.departments_of_org(txn.session, org_id)
+                self._check_move(existing, department, body.parent_id)
+                department.parent_id = body.parent_id
+            if "head_id" in sent and body.head_id is not None:
+                await check_head(txn.session, org_id, body.head_id)
+            if "head_id" in sent:
+                department.head_id = body.head_id
+            await txn.session.flush()
+            out = department_out(department)
+            txn.emit(OrgDepartmentUpdated(department=out), Audience(org_id=org_id))
+        return out
+
+    def _check_move(
+        self, departments: list[Department], department: Department, parent_id: str | None
+    ) -> None:
+        """InvalidInput if the new parent is the department itself or below it, or the
+        subtree would nest too deep."""
+        if parent_id is None:
+            return
+        children: dict[str, list[str]] = {}
+        for d in departments:
+            if d.parent_id is not None:
+                children.setdefault(d.parent_id, []).append(d.id)
+        below: set[str] = set()
+        height, frontier = 0, [department.id]
+        while frontier:
+            height += 1
+            below.update(frontier)
+            frontier = [c for f in frontier for c in children.get(f, [])]
+        if parent_id in below:
+            raise InvalidInput("parent_id: a department cannot move under itself.")
+        parents = {d.id: d.parent_id for d in departments}
+        if parent_id not in parents:
+            raise InvalidInput("parent_id: no such department in this team.")
+        depth = height
+        current: str | None = parent_id
+        while current is not None:
+            depth += 1
+            current = parents.get(current)
+        if depth > self.limits.department_depth:
+            raise InvalidInput(
+                f"parent_id: departments nest at most {self.limits.department_depth} deep."
+            )
 
     async def list_departments(self, viewer: Viewer, org_id: str) -> DepartmentList:
         async with self._db.read() as session:

@@ -39,3 +39,10 @@ class OrgMemberRemoved(Event):
 class OrgDepartmentCreated(Event):
     type: Literal["org.department_created"] = "org.department_created"
     department: DepartmentOut
+
+
+class OrgDepartmentUpdated(Event):
+    """A department was renamed, moved, or got another head."""
+
+    type: Literal["org.department_updated"] = "org.department_updated"
+    department: DepartmentOut

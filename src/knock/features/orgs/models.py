@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from knock.core.models import Base, IdColumn, UTCDateTime
@@ -27,6 +27,10 @@ class Department(Base):
         ForeignKey("departments.id", ondelete="CASCADE"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The department's head (approvals route "department head N levels up" through it).
+    head_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class OrgMember(Base):
@@ -41,6 +45,24 @@ class OrgMember(Base):
         ForeignKey("departments.id", ondelete="SET NULL"), nullable=True
     )
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OrgMemberTitle(Base):
+    """A member's job title ("hr", "finance"...): approval flows route a step to a title."""
+
+    __tablename__ = "org_member_titles"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "user_id"],
+            ["org_members.org_id", "org_members.user_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_org_member_titles_org_id_title", "org_id", "title"),
+    )
+
+    org_id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    user_id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    title: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class Invite(Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knock.features.orgs.models import Department, Invite, Org, OrgMember
+from knock.features.orgs.models import Department, Invite, Org, OrgMember, OrgMemberTitle
 
 
 async def membership(session: AsyncSession, org_id: str, user_id: str) -> OrgMember | None:
@@ -159,3 +159,66 @@ async def department_in_org(
 async def add_department_txn(session: AsyncSession, department: Department) -> None:
     session.add(department)
     await session.flush()
+
+
+async def titles_of_members(
+    session: AsyncSession, org_id: str, user_ids: list[str]
+) -> dict[str, list[str]]:
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(OrgMemberTitle.user_id, OrgMemberTitle.title)
+        .where(OrgMemberTitle.org_id == org_id, OrgMemberTitle.user_id.in_(user_ids))
+        .order_by(OrgMemberTitle.title)
+    )
+    found: dict[str, list[str]] = {}
+    for user_id, title in rows:
+        found.setdefault(user_id, []).append(title)
+    return found
+
+
+async def replace_titles_txn(
+    session: AsyncSession, org_id: str, user_id: str, titles: list[str]
+) -> None:
+    await session.execute(
+        delete(OrgMemberTitle).where(
+            OrgMemberTitle.org_id == org_id, OrgMemberTitle.user_id == user_id
+        )
+    )
+    session.add_all(OrgMemberTitle(org_id=org_id, user_id=user_id, title=t) for t in titles)
+    await session.flush()
+
+
+async def members_with_title(
+    session: AsyncSession, org_id: str, title: str, limit: int
+) -> list[str]:
+    rows = await session.execute(
+        select(OrgMemberTitle.user_id)
+        .where(OrgMemberTitle.org_id == org_id, OrgMemberTitle.title == title)
+        .order_by(OrgMemberTitle.user_id)
+        .limit(limit)
+    )
+    return [row[0] for row in rows]
+
+
+async def admins_of_org(session: AsyncSession, org_id: str, limit: int) -> list[str]:
+    """Owners and admins, owners first."""
+    rows = await session.execute(
+        select(OrgMember.user_id)
+        .where(OrgMember.org_id == org_id, OrgMember.role.in_(("owner", "admin")))
+        .order_by(OrgMember.role.desc(), OrgMember.user_id)
+        .limit(limit)
+    )
+    return [row[0] for row in rows]
+
+
+async def clear_head_txn(session: AsyncSession, org_id: str, user_id: str) -> list[str]:
+    """Take someone off every department they head in the org; the departments' ids."""
+    result = await session.execute(
+        update(Department)
+        .where(Department.org_id == org_id, Department.head_id == user_id)
+        .values(head_id=None)
+        .returning(Department.id)
+        .execution_options(synchronize_session=False)
+    )
+    return [row[0] for row in result]

@@ -10,6 +10,7 @@ from knock.features.orgs.schemas import (
     DepartmentIn,
     DepartmentList,
     DepartmentOut,
+    DepartmentUpdateIn,
     InviteAccepted,
     InviteIn,
     InviteOut,
@@ -89,6 +90,14 @@ def build_router(orgs: Orgs, current_viewer: ViewerDependency) -> APIRouter:
     ) -> DepartmentOut:
         """Add a department, optionally under a parent (≤ 10 deep). Owners and admins."""
         return await orgs.do_create_department(viewer, org_id, body)
+
+    @router.put("/orgs/{org_id}/departments/{department_id}")
+    async def update_department(
+        org_id: str, department_id: str, body: DepartmentUpdateIn, viewer: CurrentViewer
+    ) -> DepartmentOut:
+        """Rename a department, move it under another (or to the top with `parent_id:
+        null`), or set its head (`head_id`, a member; null clears). Owners and admins."""
+        return await orgs.do_update_department(viewer, org_id, department_id, body)
 
     @router.get("/orgs/{org_id}/departments")
     async def list_departments(org_id: str, viewer: CurrentViewer) -> DepartmentList:

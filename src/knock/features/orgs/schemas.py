@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from knock.core.schemas import Id, NonBlank, Schema, Timestamp
 
 Role = Literal["owner", "admin", "member"]
 InviteRole = Literal["member", "admin"]
 Name = Annotated[str, Field(min_length=1, max_length=100), NonBlank]
+# A job title used to route approvals ("hr", "finance"): lower case, digits, - and _.
+JobTitle = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+]
+MAX_TITLES_PER_MEMBER = 20
 
 MIN_INVITE_TTL_S = 60
 MAX_INVITE_TTL_S = 30 * 24 * 3600
@@ -39,6 +44,7 @@ class MemberOut(BaseModel):
     role: Role
     department_id: str | None
     joined_at: Timestamp
+    titles: list[str] = Field(default_factory=list)
 
 
 class OrgMemberPage(BaseModel):
@@ -53,6 +59,8 @@ class MemberUpdateIn(Schema):
 
     role: Role | None = None
     department_id: Id | None = None
+    # Replaces the member's job titles (approval flows route steps to a title).
+    titles: Annotated[list[JobTitle], Field(max_length=MAX_TITLES_PER_MEMBER)] | None = None
 
 
 class InviteIn(Schema):
@@ -86,6 +94,16 @@ class InviteAccepted(BaseModel):
 class DepartmentIn(Schema):
     name: Name
     parent_id: Id | None = None
+    head_id: Id | None = None
+
+
+class DepartmentUpdateIn(Schema):
+    """Only the fields sent change; `parent_id: null` makes it top level, `head_id: null`
+    leaves it without a head."""
+
+    name: Name | None = None
+    parent_id: Id | None = None
+    head_id: Id | None = None
 
 
 class DepartmentOut(BaseModel):
@@ -93,6 +111,7 @@ class DepartmentOut(BaseModel):
     org_id: str
     name: str
     parent_id: str | None
+    head_id: str | None = None
 
 
 class DepartmentList(BaseModel):

@@ -17,7 +17,7 @@ async def test_create_and_list_a_department_tree(http: httpx.AsyncClient) -> Non
     await join_org(ann, org_id, bob)
     assert expect(await bob.get(f"/orgs/{org_id}/departments"), 200) == {"items": []}
     sales = expect(await ann.post(f"/orgs/{org_id}/departments", {"name": " Sales "}), 201)
-    assert set(sales) == {"id", "org_id", "name", "parent_id"}
+    assert set(sales) == {"id", "org_id", "name", "parent_id", "head_id"}
     assert (sales["org_id"], sales["name"], sales["parent_id"]) == (org_id, "Sales", None)
     north = expect(
         await ann.post(f"/orgs/{org_id}/departments", {"name": "North", "parent_id": sales["id"]}),
