@@ -29,6 +29,9 @@ from knock.features.approvals.actions import Approvals
 from knock.features.approvals.cards import ApprovalCards
 from knock.features.approvals.export import ApprovalExport
 from knock.features.approvals.templates import Templates
+from knock.features.calls import routes as calls_routes
+from knock.features.calls.actions import Calls, NodeIdentity, call_upkeep
+from knock.features.calls.media import ConferenceMedia
 from knock.features.conversations.actions import Conversations
 from knock.features.ding import routes as ding_routes
 from knock.features.ding.actions import Dings
@@ -80,6 +83,7 @@ class Node:
     approval_export: ApprovalExport
     dings: Dings
     albums: Albums
+    calls: Calls
     ding_escalation: DingEscalation
     jobs: list[PeriodicJob]
 
@@ -105,6 +109,12 @@ def build_node(settings: Settings) -> Node:
     receipt_coalescer = ReceiptCoalescer(db, settings.receipt_coalesce_ms)
     receipts = Receipts(db, settings, receipt_coalescer)
     gateway = Gateway(db, accounts, pump, registry, settings)
+    calls = Calls(
+        db,
+        settings,
+        NodeIdentity.of(settings),
+        lambda on_speaking, on_gone: ConferenceMedia(settings, on_speaking, on_gone),
+    )
     dings = Dings(db, settings)
     ding_escalation = DingEscalation(db, settings, DingDelivery(settings))
     return Node(
@@ -127,11 +137,13 @@ def build_node(settings: Settings) -> Node:
         dings=dings,
         ding_escalation=ding_escalation,
         albums=Albums(db, settings),
+        calls=calls,
         jobs=[
             event_pruner(db, settings.event_retention_s),
             burn_purger(db, media, settings.burn_purge_interval_s),
             unsent_media_sweeper(media),
             ding_escalator(ding_escalation, settings.ding_poll_s),
+            call_upkeep(calls, settings.call_lease_s),
         ],
     )
 
@@ -147,9 +159,11 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
         await node.receipt_coalescer.start()
         for job in node.jobs:
             await job.start()
+        await node.calls.start()
         try:
             yield
         finally:
+            await node.calls.close()
             for job in reversed(node.jobs):
                 await job.stop()
             await node.receipt_coalescer.stop()
@@ -184,6 +198,7 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
         )
     )
     api.include_router(ding_routes.build_router(node.dings, current_viewer))
+    api.include_router(calls_routes.build_router(node.calls, current_viewer))
     app.include_router(api)
     app.add_api_websocket_route("/api/v1/ws", node.gateway.endpoint)
 

@@ -5,6 +5,7 @@ from knock.features.accounts import models as accounts_models
 from knock.features.albums import models as albums_models
 from knock.features.approvals import models as approvals_models
 from knock.features.burn import models as burn_models
+from knock.features.calls import models as calls_models
 from knock.features.conversations import models as conversations_models
 from knock.features.ding import models as ding_models
 from knock.features.media import models as media_models
@@ -18,6 +19,7 @@ __all__ = [
     "albums_models",
     "approvals_models",
     "burn_models",
+    "calls_models",
     "conversations_models",
     "ding_models",
     "media_models",

@@ -15,6 +15,7 @@ from knock.features.accounts.events import SessionRevoked
 from knock.features.albums.events import AlbumUpdated
 from knock.features.approvals.events import ApprovalCreated, ApprovalUpdated
 from knock.features.burn.events import MessageBurned
+from knock.features.calls.events import CallEnded, CallStarted, CallUpdated
 from knock.features.conversations.events import (
     ConversationCreated,
     ConversationUpdated,
@@ -79,6 +80,9 @@ EVENT_TYPES: list[type[Event]] = [
     ApprovalUpdated,
     DingCreated,
     DingUpdated,
+    CallStarted,
+    CallUpdated,
+    CallEnded,
 ]
 CONTROL_FRAMES: list[type[BaseModel]] = [Ready, ResyncRequired, Ping, Pong]
 

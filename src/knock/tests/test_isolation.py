@@ -28,6 +28,7 @@ from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 from PIL import Image
 
 from knock.core.ids import new_id
+from knock.features.calls.tests.voice_client import offer_sdp
 from knock.testing import (
     Member,
     create_group,
@@ -64,6 +65,8 @@ class Targets:
 
     org_id: str
     conversation_id: str
+    call_id: str  # a call going on in the conversation (its "does not exist" twin goes with it)
+    call_offer: str  # an SDP offer to join it with
     message_id: str
     member_id: str  # a member of the org whose role is changed
     leaver_id: str  # removed from the org / from the conversation
@@ -200,6 +203,28 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda t: (f"/conversations/{t.conversation_id}/read", {"up_to_seq": 1}),
         204,
     ),
+    # Call routes are scoped by the conversation: its twin names a random call too.
+    ("POST", "/api/v1/conversations/{conversation_id}/calls"): Route(
+        "conversation", lambda t: (f"/conversations/{t.conversation_id}/calls", None), 200
+    ),
+    ("GET", "/api/v1/conversations/{conversation_id}/call"): Route(
+        "conversation", lambda t: (f"/conversations/{t.conversation_id}/call", None), 200
+    ),
+    ("GET", "/api/v1/calls/{call_id}"): Route(
+        "conversation", lambda t: (f"/calls/{t.call_id}", None), 200
+    ),
+    ("POST", "/api/v1/calls/{call_id}/join"): Route(
+        "conversation", lambda t: (f"/calls/{t.call_id}/join", {"sdp": t.call_offer}), 200
+    ),
+    ("POST", "/api/v1/calls/{call_id}/mute"): Route(
+        "conversation", lambda t: (f"/calls/{t.call_id}/mute", {"muted": True}), 200
+    ),
+    ("POST", "/api/v1/calls/{call_id}/leave"): Route(
+        "conversation", lambda t: (f"/calls/{t.call_id}/leave", None), 200
+    ),
+    ("POST", "/api/v1/calls/{call_id}/end"): Route(
+        "conversation", lambda t: (f"/calls/{t.call_id}/end", None), 200
+    ),
     ("GET", "/api/v1/messages/{message_id}"): Route(
         "message", lambda t: (f"/messages/{t.message_id}", None), 200
     ),
@@ -296,9 +321,11 @@ ROUTES: dict[tuple[str, str], Route] = {
         "approval", lambda t: (f"/approvals/{t.own_approval_id}/resubmit", {}), 200
     ),
 }
-# Run last among the legitimate calls, in this order: they end a message, someone's
+# Run last among the legitimate calls, in this order: they end a call, a message, someone's
 # membership (of the conversation before the org, which ends both) or a token.
 DESTRUCTIVE = [
+    ("POST", "/api/v1/calls/{call_id}/leave"),
+    ("POST", "/api/v1/calls/{call_id}/end"),
     ("DELETE", "/api/v1/approval-templates/{template_id}"),
     ("POST", "/api/v1/messages/{message_id}/recall"),
     ("DELETE", "/api/v1/conversations/{conversation_id}/members/{user_id}"),
@@ -330,7 +357,7 @@ def nonexistent(targets: Targets, scope: str) -> Targets:
     if scope == "org":
         return replace(targets, org_id=new_id())
     if scope == "conversation":
-        return replace(targets, conversation_id=new_id())
+        return replace(targets, conversation_id=new_id(), call_id=new_id())
     if scope == "message":
         return replace(targets, message_id=new_id())
     if scope == "media":
@@ -380,6 +407,7 @@ async def build_world(http: httpx.AsyncClient) -> World:
     await create_org(stranger, "Elsewhere")
     conversation_id = await create_group(owner, org_id, insider, removed, leaver, title="Plans")
     message = await send_text(owner, conversation_id, "the plan")
+    call_id = expect(await insider.post(f"/conversations/{conversation_id}/calls"), 201)["id"]
     removed_message = await send_text(removed, conversation_id, "my idea")
     await send_text(insider, conversation_id, "agreed")
     media_id = await send_image(owner, conversation_id)
@@ -439,6 +467,8 @@ async def build_world(http: httpx.AsyncClient) -> World:
         targets=Targets(
             org_id=org_id,
             conversation_id=conversation_id,
+            call_id=call_id,
+            call_offer=await offer_sdp(),
             message_id=message["id"],
             member_id=outsider.id,
             leaver_id=leaver.id,
