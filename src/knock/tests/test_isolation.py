@@ -72,6 +72,9 @@ class Targets:
     leaver_id: str  # removed from the org / from the conversation
     invite_code: str
     media_id: str  # an image sent in the conversation
+    album_id: str  # a conversation album of the conversation, holding one item
+    album_item_id: str  # that item (the owner's photo message)
+    album_upload_id: str  # an image the owner uploaded and has not sent, to add to the album
     department_id: str  # a department of the org
     template_id: str  # the built-in general request template
     approval_id: str  # the insider's approval, with the owner (admin stand-in) approving
@@ -244,6 +247,40 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/media/{media_id}"): Route(
         "media", lambda t: (f"/media/{t.media_id}?thumb=1", None), 200
     ),
+    ("POST", "/api/v1/orgs/{org_id}/albums"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/albums", {"title": "Team photos"}), 201
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/albums"): Route(
+        "org", lambda t: (f"/orgs/{t.org_id}/albums", None), 200
+    ),
+    ("GET", "/api/v1/albums/{album_id}"): Route(
+        "album", lambda t: (f"/albums/{t.album_id}", None), 200
+    ),
+    ("PATCH", "/api/v1/albums/{album_id}"): Route(
+        "album", lambda t: (f"/albums/{t.album_id}", {"title": "Renamed"}), 200
+    ),
+    ("DELETE", "/api/v1/albums/{album_id}"): Route(
+        "album", lambda t: (f"/albums/{t.album_id}", None), 204
+    ),
+    ("POST", "/api/v1/albums/{album_id}/items"): Route(
+        "album",
+        lambda t: (
+            f"/albums/{t.album_id}/items",
+            {"client_item_id": "iso", "media_id": t.album_upload_id},
+        ),
+        201,
+    ),
+    ("GET", "/api/v1/albums/{album_id}/items"): Route(
+        "album", lambda t: (f"/albums/{t.album_id}/items", None), 200
+    ),
+    ("PATCH", "/api/v1/albums/{album_id}/items/{item_id}"): Route(
+        "album",
+        lambda t: (f"/albums/{t.album_id}/items/{t.album_item_id}", {"caption": "Us"}),
+        200,
+    ),
+    ("DELETE", "/api/v1/albums/{album_id}/items/{item_id}"): Route(
+        "album", lambda t: (f"/albums/{t.album_id}/items/{t.album_item_id}", None), 204
+    ),
     ("POST", "/api/v1/orgs/{org_id}/dings"): Route(
         "org", lambda t: (f"/orgs/{t.org_id}/dings", _ding(t.member_id)), 201
     ),
@@ -324,9 +361,11 @@ ROUTES: dict[tuple[str, str], Route] = {
 # Run last among the legitimate calls, in this order: they end a call, a message, someone's
 # membership (of the conversation before the org, which ends both) or a token.
 DESTRUCTIVE = [
+    ("DELETE", "/api/v1/albums/{album_id}/items/{item_id}"),
+    ("DELETE", "/api/v1/albums/{album_id}"),
+    ("DELETE", "/api/v1/approval-templates/{template_id}"),
     ("POST", "/api/v1/calls/{call_id}/leave"),
     ("POST", "/api/v1/calls/{call_id}/end"),
-    ("DELETE", "/api/v1/approval-templates/{template_id}"),
     ("POST", "/api/v1/messages/{message_id}/recall"),
     ("DELETE", "/api/v1/conversations/{conversation_id}/members/{user_id}"),
     ("DELETE", "/api/v1/orgs/{org_id}/members/{user_id}"),
@@ -362,6 +401,8 @@ def nonexistent(targets: Targets, scope: str) -> Targets:
         return replace(targets, message_id=new_id())
     if scope == "media":
         return replace(targets, media_id=new_id())
+    if scope == "album":
+        return replace(targets, album_id=new_id(), album_item_id=new_id())
     if scope == "ding":
         return replace(targets, ding_id=new_id(), received_ding_id=new_id())
     if scope == "invite":
@@ -412,6 +453,7 @@ async def build_world(http: httpx.AsyncClient) -> World:
     await send_text(insider, conversation_id, "agreed")
     media_id = await send_image(owner, conversation_id)
     removed_media_id = await send_image(removed, conversation_id)
+    album_id, album_item_id, album_upload_id = await make_album(owner, org_id, conversation_id)
     # DINGs the removed member received while in the team.
     ding_id = expect(await owner.post(f"/orgs/{org_id}/dings", _ding(insider.id, removed.id)), 201)[
         "id"
@@ -474,6 +516,9 @@ async def build_world(http: httpx.AsyncClient) -> World:
             leaver_id=leaver.id,
             invite_code=used_up,
             media_id=media_id,
+            album_id=album_id,
+            album_item_id=album_item_id,
+            album_upload_id=album_upload_id,
             department_id=department_id,
             template_id=template_id,
             approval_id=insiders[0],
@@ -485,6 +530,21 @@ async def build_world(http: httpx.AsyncClient) -> World:
         removed_message_id=removed_message["id"],
         removed_media_id=removed_media_id,
     )
+
+
+async def make_album(owner: Member, org_id: str, conversation_id: str) -> tuple[str, str, str]:
+    """A conversation album holding the owner's photo message; its id, the item's id, and
+    another photo of the owner's (uploaded, not sent) to add to it."""
+    body = {"title": "Plans", "conversation_id": conversation_id}
+    album = expect(await owner.post(f"/orgs/{org_id}/albums", body), 201)["id"]
+    files = {"file": ("photo.png", png(), "image/png")}
+    photo = expect(await owner.http.post("/media", files=files, headers=owner.auth), 201)["id"]
+    sent = {"client_msg_id": uuid.uuid4().hex, "text": "", "type": "image", "media_ids": [photo]}
+    message = expect(await owner.post(f"/conversations/{conversation_id}/messages", sent), 201)
+    item = {"client_item_id": uuid.uuid4().hex, "message_id": message["id"]}
+    item_id = expect(await owner.post(f"/albums/{album}/items", item), 201)["id"]
+    upload = expect(await owner.http.post("/media", files=files, headers=owner.auth), 201)["id"]
+    return album, item_id, upload
 
 
 async def send_image(sender: Member, conversation_id: str) -> str:
@@ -556,6 +616,7 @@ async def test_every_route_refuses_every_caller_who_may_not_see(
             "ding",
             "template",
             "approval",
+            "album",
         ):
             callers = [world.stranger, world.removed]
             # Templates are for every member; approvals for their participants only.
