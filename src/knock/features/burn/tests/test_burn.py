@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 import time_machine
 import websockets
 from sqlalchemy import text
@@ -17,6 +18,7 @@ from sqlalchemy import text
 from knock.core.clock import utcnow
 from knock.features.burn.purge import purge_expired_burn_messages
 from knock.features.media.tests import corpus
+from knock.features.media.tests.stores import stored_files
 from knock.features.media.tests.test_uploads import upload
 from knock.tables import metadata
 from knock.testing import (
@@ -25,6 +27,12 @@ from knock.testing import (
     logged_events,
     team,
 )
+
+
+@pytest.fixture
+def settings_overrides(media_url: str) -> dict[str, Any]:
+    # Every test here runs with media on local disk and on S3.
+    return {"media_url": media_url}
 
 
 def burn_body(**extra: Any) -> dict[str, Any]:
@@ -209,8 +217,7 @@ async def test_the_canary_is_gone_from_database_wal_and_disk_after_the_purge(
         ),
         201,
     )
-    media_root = app.state.node.settings.data_dir / "media"
-    assert any(stored_image in data for data in _files_under(media_root).values())
+    assert any(stored_image in data for data in stored_files(app).values())
     assert expect(await bob.post(f"/messages/{sent['id']}/open"), 200)["text"] == canary
     # The check can see it: before the purge the canary is there.
     assert canary.encode() in await _database_dump(app, database_url, purged=False)
@@ -219,7 +226,8 @@ async def test_the_canary_is_gone_from_database_wal_and_disk_after_the_purge(
     dump = await _database_dump(app, database_url)
     assert canary.encode() not in dump
     assert canary.encode().hex().encode() not in dump  # bytea as text is hex
-    files = _files_under(media_root)
-    assert files == {}, f"left in the media directory: {list(files)}"
+    # Gone from the store: the media directory, or the S3 bucket (listed, not guessed).
+    files = stored_files(app)
+    assert files == {}, f"left in the media store: {list(files)}"
     for data in _files_under(app.state.node.settings.data_dir).values():
         assert canary.encode() not in data and stored_image not in data

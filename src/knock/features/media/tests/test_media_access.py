@@ -7,10 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 import time_machine
 
 from knock.core.clock import utcnow
 from knock.features.media.tests import corpus
+from knock.features.media.tests.stores import stored_files
 from knock.features.media.tests.test_uploads import upload
 from knock.testing import (
     Member,
@@ -19,6 +21,12 @@ from knock.testing import (
     logged_events,
     team,
 )
+
+
+@pytest.fixture
+def settings_overrides(media_url: str) -> dict[str, Any]:
+    # Every test here runs on the local store and on S3.
+    return {"media_url": media_url}
 
 
 async def send(who: Member, conversation_id: str, **body: Any) -> httpx.Response:
@@ -93,7 +101,7 @@ async def test_media_is_seen_only_by_its_uploader_then_by_the_conversation(
     assert page["items"][-1]["media"] == message["media"]
 
 
-async def test_media_messages_need_the_right_files(http: httpx.AsyncClient) -> None:
+async def test_media_messages_need_the_right_files(app: Any, http: httpx.AsyncClient) -> None:
     org_id, (ann, bob) = await team(http, "Ann", "Bob")
     group = await create_group(ann, org_id, bob)
     photo = expect(await upload(ann, corpus.png(), "p.png", "image/png"), 201)
@@ -130,8 +138,10 @@ async def test_media_messages_need_the_right_files(http: httpx.AsyncClient) -> N
     assert voice_message["media"][0]["duration_ms"] == 500
 
     # Recalling takes the files away.
+    assert photo["id"] in stored_files(app)
     recalled = expect(await ann.post(f"/messages/{first['id']}/recall"), 200)
     assert recalled["media"] == []
+    assert photo["id"] not in stored_files(app)
     assert (await bob.get(f"/media/{photo['id']}")).status_code == 404
     assert (await ann.get(f"/media/{photo['id']}")).status_code == 404
 
@@ -151,7 +161,4 @@ async def test_uploads_never_sent_are_deleted_after_the_ttl(
         assert await library.do_purge_unsent() == 1
     assert (await ann.get(f"/media/{unsent['id']}")).status_code == 404
     assert (await bob.get(f"/media/{sent['id']}")).status_code == 200
-    stored = {
-        p.name for p in (app.state.node.settings.data_dir / "media").rglob("*") if p.is_file()
-    }
-    assert stored == {sent["id"], sent["id"] + ".thumb"}
+    assert set(stored_files(app)) == {sent["id"], sent["id"] + ".thumb"}
