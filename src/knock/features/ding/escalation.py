@@ -46,8 +46,11 @@ class Claim:
 
 
 class DingEscalation:
-    def __init__(self, db: Database, settings: Settings, delivery: DingDelivery) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, delivery: DingDelivery, batch: int = BATCH
+    ) -> None:
         self._db = db
+        self._batch = batch
         self._settings = settings
         self._delivery = delivery
         # Names this node in lease_owner (with a fresh part per claim).
@@ -55,7 +58,8 @@ class DingEscalation:
         self._pruned_at: datetime | None = None
 
     async def run_once(self) -> int:
-        """One pass over every step due now; returns how many steps were handled."""
+        """One pass over the steps due now (up to a batch of them); returns how many were
+        handled."""
         now = utcnow()
         claims = await self.claim_due(now)
         if claims:
@@ -79,7 +83,7 @@ class DingEscalation:
         lease_until = now + timedelta(seconds=self._settings.ding_lease_s)
         claims = []
         async with self._db.transaction() as txn:
-            for ding_id, user_id in await repo.due_recipients(txn.session, now, BATCH):
+            for ding_id, user_id in await repo.due_recipients(txn.session, now, self._batch):
                 owner = f"{self._node}.{new_id()}"
                 if not await repo.claim_txn(txn.session, ding_id, user_id, owner, now, lease_until):
                     continue  # another node got there first
