@@ -81,6 +81,11 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--redis", default="", help="broker URL (with --postgres)")
     parser.add_argument("--out", default=str(OUT_DIR), help="where the JSON goes")
     parser.add_argument(
+        "--server-env",
+        default="",
+        help="comma-separated KNOCK_NAME=value settings for every Knock server started",
+    )
+    parser.add_argument(
         "--commit",
         default="",
         help="bench this commit (git archive of src/ and migrations/ into a temporary "
@@ -121,7 +126,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     errors: list[dict[str, str]] = []
     for name in wanted:
         function, with_baseline = scenarios[name]
-        targets: list[Any] = [KnockTarget(options.postgres, options.redis)]
+        server_env = dict(kv.split("=", 1) for kv in args.server_env.split(",") if "=" in kv)
+        targets: list[Any] = [KnockTarget(options.postgres, options.redis, server_env)]
         if with_baseline and not args.no_baseline:
             targets += [BASELINES[b]() for b in baselines]
         options.current = name

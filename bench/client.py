@@ -43,6 +43,22 @@ def client_frame(opcode: int, payload: bytes) -> bytes:
     return head + key + _mask(payload, key)
 
 
+class Refused(ConnectionError):
+    """The server answered the handshake with something other than 101 (503 when full)."""
+
+    retry_after: float | None = None
+
+
+def _retry_after(head: bytes) -> float | None:
+    """The Retry-After seconds of a lower-cased response head, if any."""
+    at = head.find(b"\r\nretry-after:")
+    if at < 0:
+        return None
+    stop = head.find(b"\r\n", at + 2)
+    raw = head[at + 14 : stop if stop >= 0 else None].strip()
+    return float(raw) if raw.isdigit() else None
+
+
 @dataclass
 class Received:
     """What one socket received: (time, cursor, client_msg_id) per message frame."""
@@ -94,7 +110,9 @@ class WSClient(asyncio.Protocol):
                 return
             status_line = bytes(buf[: buf.find(b"\r\n")])
             if b" 101 " not in status_line:
-                self.ready.set_exception(ConnectionError(status_line.decode(errors="replace")))
+                refusal = Refused(status_line.decode(errors="replace"))
+                refusal.retry_after = _retry_after(bytes(buf[:end]).lower())
+                self.ready.set_exception(refusal)
                 assert self.transport is not None
                 self.transport.close()
                 return
@@ -191,6 +209,7 @@ class HTTPConn(asyncio.Protocol):
         self._buf = bytearray()
         self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
         self.lost = False
+        self.retry_after: float | None = None  # of the last answer
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -215,6 +234,7 @@ class HTTPConn(asyncio.Protocol):
         if len(buf) < end + 4 + length:
             return
         status = int(head[9:12])
+        self.retry_after = _retry_after(head) if status in (429, 503) else None
         body = bytes(buf[end + 4 : end + 4 + length])
         del buf[: end + 4 + length]
         if self._waiter is not None and not self._waiter.done():
@@ -279,6 +299,24 @@ class HTTPPool:
             if on_write is not None:
                 on_write()
             return await asyncio.wait_for(conn.send(request), 30)
+        except BaseException:
+            if conn.transport is not None:
+                conn.transport.close()
+            conn.lost = True
+            raise
+        finally:
+            await self._give(conn)
+
+    async def send_for_retry(
+        self, request: bytes, on_write: Callable[[], None] | None = None
+    ) -> tuple[int, float | None]:
+        """Like ``send``; answers the status and the Retry-After seconds of a 429/503."""
+        conn = await self._take()
+        try:
+            if on_write is not None:
+                on_write()
+            status, _ = await asyncio.wait_for(conn.send(request), 30)
+            return status, conn.retry_after
         except BaseException:
             if conn.transport is not None:
                 conn.transport.close()

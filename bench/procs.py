@@ -147,7 +147,7 @@ class Server:
         self.pinned = False
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while it runs
 
-    def start(self, pin: bool, timeout_s: float = 60.0) -> None:
+    def start(self, pin: bool, timeout_s: float = 180.0) -> None:
         argv = list(self.argv)
         preexec = None
         if pin and can_pin():
@@ -177,8 +177,9 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
+        tail = self.log_tail()  # before stop() closes the log
         self.stop()
-        raise RuntimeError(f"server did not start in {timeout_s} s: {self.log_tail()}")
+        raise RuntimeError(f"server did not start in {timeout_s} s: {tail}")
 
     @property
     def pids(self) -> list[int]:
@@ -196,6 +197,8 @@ class Server:
         return rss_bytes(tree(self.process.pid))
 
     def log_tail(self) -> str:
+        if self._log.closed:
+            return ""
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-3000:]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.surge import surge_markdown
+
 Row = dict[str, Any]
 
 
@@ -112,6 +114,9 @@ def markdown(document: dict[str, Any]) -> str:
                 f"{'yes' if r['verified'] else '**NO**'} |",
                 "",
             ]
+    for r in rows:
+        if r["scenario"] == "surge":
+            out += surge_markdown(r)
     costs = {r["target"]: r["requests"] for r in rows if r["scenario"] == "request-costs"}
     if costs:
         names = list(dict.fromkeys(n for c in costs.values() for n in c))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import shutil
 import signal
 import subprocess
@@ -56,17 +57,9 @@ class Session:
         async def one(i: int) -> None:
             async with gate:
                 path = self.target.ws_path(self.world.users[i])
-                for attempt in range(3):
-                    try:
-                        client = await connect_ws(
-                            self.target.host, self.target.port, path, self.received[i]
-                        )
-                        break
-                    except (ConnectionError, OSError, TimeoutError):
-                        if attempt == 2:
-                            raise
-                        await asyncio.sleep(0.5)
-                self.clients[i] = client
+                self.clients[i] = await connect_with_backoff(
+                    self.target.host, self.target.port, path, self.received[i]
+                )
 
         started = now()
         await asyncio.gather(*(one(i) for i in todo))
@@ -78,6 +71,23 @@ class Session:
                 client.drop()
         self.pool.close()
         await asyncio.sleep(0.05)
+
+
+async def connect_with_backoff(
+    host: str, port: int, path: str, received: Received, attempts: int = 8
+) -> WSClient:
+    """Connect, and when refused wait as a Knock client does: the server's Retry-After
+    (503 while it sheds a connect storm) or an exponential ceiling, plus full jitter."""
+    for attempt in range(attempts):
+        try:
+            return await connect_ws(host, port, path, received)
+        except (ConnectionError, OSError, TimeoutError) as exc:
+            if attempt == attempts - 1:
+                raise
+            ceiling = min(8.0, 0.25 * 2**attempt)
+            floor = getattr(exc, "retry_after", None) or 0.0
+            await asyncio.sleep(floor + random.uniform(0, max(floor, ceiling)))
+    raise AssertionError("unreachable")
 
 
 @contextlib.asynccontextmanager

@@ -11,6 +11,7 @@ from typing import Any
 from bench.client import connect_ws, now
 from bench.metrics import pct
 from bench.runner import Options, Session, load, running
+from bench.surge import surge
 from bench.targets import Target
 
 SATURATION_STEPS = [50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 800]
@@ -292,5 +293,6 @@ def catalog(options: Options) -> dict[str, tuple[Scenario, bool]]:
             True,
         ),
         "reconnect-catchup": (reconnect_catchup, False),
+        "surge": (surge, False),
         "idle": (idle, True),
     }

@@ -121,8 +121,11 @@ def _asyncpg_url(url: str) -> str:
 class KnockTarget(Target):
     name = "knock"
 
-    def __init__(self, postgres: str = "", redis: str = "") -> None:
+    def __init__(
+        self, postgres: str = "", redis: str = "", env: dict[str, str] | None = None
+    ) -> None:
         super().__init__()
+        self.extra_env = dict(env or {})  # KNOCK_* settings for this run (--server-env)
         self.postgres = _asyncpg_url(postgres) if postgres else ""
         self.redis = redis
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -134,7 +137,7 @@ class KnockTarget(Target):
         data_dir = os.path.join(self._tmp.name, "data")
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("KNOCK_")}
-        env.update({"KNOCK_DATA_DIR": data_dir, "KNOCK_LOG_LEVEL": "warning"})
+        env.update({"KNOCK_DATA_DIR": data_dir, "KNOCK_LOG_LEVEL": "warning", **self.extra_env})
         needles: list[str] = []
         if self.postgres:
             from sqlalchemy.engine import make_url
