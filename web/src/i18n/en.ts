@@ -156,7 +156,7 @@ export const en = {
   'composer.mentions': 'People to mention',
   'composer.mentionAll': 'Notify everyone in this chat',
 
-  'media.attach': 'Photos, voice photo and burn after reading',
+  'media.attach': 'Attachments and options',
   'media.choosePhoto': 'Photo',
   'media.takePhoto': 'Camera',
   'media.voicePhoto': 'Voice photo',

@@ -158,7 +158,7 @@ export const zhCN: Record<MessageKey, string> = {
   'composer.mentions': '可提及的成员',
   'composer.mentionAll': '通知会话中的所有人',
 
-  'media.attach': '图片、语音图片和阅后即焚',
+  'media.attach': '附件和选项',
   'media.choosePhoto': '图片',
   'media.takePhoto': '拍照',
   'media.voicePhoto': '语音图片',

@@ -30,8 +30,9 @@ export function BurnCountdown({ message }: { message: Message }) {
   if (left === null) {
     // The sender's copy: the timer runs on each reader's side.
     return message.burn_after_s != null ? (
-      <span className="burn-timer" title={t('burn.afterReading', { seconds: message.burn_after_s })}>
-        <Flame size={12} aria-hidden="true" /> {t('burn.seconds', { seconds: message.burn_after_s })}
+      <span className="burn-timer" title={t('burn.afterReading', { seconds: message.burn_after_s })} data-testid="burn-after">
+        <Flame size={12} aria-hidden="true" />
+        <span aria-hidden="true">{t('burn.seconds', { seconds: message.burn_after_s })}</span>
         <span className="visually-hidden">{t('burn.afterReading', { seconds: message.burn_after_s })}</span>
       </span>
     ) : null;
