@@ -13,17 +13,18 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-import av
-import numpy as np
-from PIL import Image, ImageOps, ImageSequence
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from knock.core.errors import InvalidInput, KnockError
 
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
 # Pillow refuses (DecompressionBombError) at twice this and warns above it; the warning is
 # made an error so nothing between our own limit and Pillow's is ever decoded.
-Image.MAX_IMAGE_PIXELS = 50_000_000
-warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+PILLOW_MAX_PIXELS = 50_000_000
 
 THUMB_SIZE = 320
 WAVEFORM_PEAKS = 64
@@ -127,11 +128,25 @@ def process(source: Path, work_dir: Path, limits: Limits) -> Processed:
     return _process_audio(source, work_dir, sniffed.format, limits)
 
 
+def _pillow() -> ModuleType:
+    """Pillow's Image, imported at the first upload rather than at start-up (Pillow and
+    PyAV cost a noticeable part of a restart), with its bomb limit in force."""
+    from PIL import Image
+
+    if Image.MAX_IMAGE_PIXELS != PILLOW_MAX_PIXELS:
+        Image.MAX_IMAGE_PIXELS = PILLOW_MAX_PIXELS
+        warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+    return Image
+
+
 def _refuse_image(detail: str) -> InvalidInput:
     return InvalidInput(f"file: not a valid image ({detail}).", code="invalid_media")
 
 
 def _process_image(source: Path, work_dir: Path, fmt: str, limits: Limits) -> Processed:
+    from PIL import ImageOps
+
+    Image = _pillow()
     out_path = work_dir / (source.name + ".out")
     thumb_path = work_dir / (source.name + ".thumb")
     try:
@@ -184,6 +199,8 @@ def _process_image(source: Path, work_dir: Path, fmt: str, limits: Limits) -> Pr
 def _decoded_frames(image: Image.Image, limits: Limits) -> list[Image.Image]:
     """Every frame, decoded, while the frames' pixels together stay within the limit: a
     GIF of a small file can declare thousands of full-canvas frames."""
+    from PIL import ImageSequence
+
     frames: list[Image.Image] = []
     budget = limits.image_pixels
     for frame in ImageSequence.Iterator(image):
@@ -225,6 +242,8 @@ def _refuse_audio(detail: str) -> InvalidInput:
 
 
 def _process_audio(source: Path, work_dir: Path, demuxer: str, limits: Limits) -> Processed:
+    import av
+
     codecs, mime, muxer = _AUDIO[demuxer]
     out_path = work_dir / (source.name + ".out")
     try:
@@ -246,6 +265,8 @@ def _decode_audio(
     source: Path, demuxer: str, codecs: set[str], limits: Limits
 ) -> tuple[float, list[tuple[int, float]]]:
     """Decodes every frame; the duration is what was decoded, not what a header claims."""
+    import av
+
     with av.open(str(source), format=demuxer, mode="r") as container:
         streams = container.streams
         if len(streams.audio) != 1 or len(streams) != 1:
@@ -274,6 +295,8 @@ def _decode_audio(
 
 def _peak(data: np.ndarray) -> float:
     """Peak amplitude of a frame as a fraction of full scale, whatever the sample format."""
+    import numpy as np
+
     if data.size == 0:
         return 0.0
     if np.issubdtype(data.dtype, np.integer):
@@ -302,6 +325,8 @@ def _waveform(peaks: list[tuple[int, float]]) -> bytes:
 def _remux_without_metadata(source: Path, demuxer: str, target: Path, muxer: str) -> None:
     """The same packets in a fresh container: tags (titles, locations, software) stay
     behind, and so does anything appended after the stream."""
+    import av
+
     with av.open(str(source), format=demuxer, mode="r") as inp:
         in_stream = inp.streams.audio[0]
         with av.open(str(target), format=muxer, mode="w") as out:
