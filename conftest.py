@@ -178,15 +178,18 @@ async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @contextlib.asynccontextmanager
-async def serve_in_loop(app: Any, port: int) -> AsyncIterator[str]:
-    """Serve an app (already started) on 127.0.0.1:port over real sockets in this loop."""
+async def serve_in_loop(
+    app: Any, port: int, ws: str = "knock.realtime.wire:KnockWebSocketProtocol"
+) -> AsyncIterator[str]:
+    """Serve an app (already started) on 127.0.0.1:port over real sockets in this loop
+    (with ``knock serve``'s WebSocket protocol unless told otherwise)."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=port,
         lifespan="off",
         log_level="warning",
-        ws="websockets-sansio",
+        ws=ws,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

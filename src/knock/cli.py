@@ -58,7 +58,8 @@ def serve(
         workers=workers,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",
+        # uvicorn's websockets-sansio protocol, letting the gateway write pre-framed frames.
+        ws="knock.realtime.wire:KnockWebSocketProtocol",
         # Compression would cost a deflate per recipient and defeat serialize-once fan-out.
         ws_per_message_deflate=False,
         ws_max_size=64 * 1024,

@@ -27,6 +27,7 @@ from knock.realtime.eventlog import (
 )
 from knock.realtime.pump import EventPump
 from knock.realtime.registry import Connection, Registry
+from knock.realtime.wire import Wire, frame_payload, text_frame, wire_of
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +35,12 @@ CLOSE_NORMAL = 1000
 CLOSE_TRY_AGAIN_LATER = 1013
 REPLAY_PAGE = 500
 CLOSE_TIMEOUT_S = 30.0
-_PING = '{"type":"ping"}'
-_PONG = '{"type":"pong"}'
+_PING = text_frame(b'{"type":"ping"}')
+_PONG = text_frame(b'{"type":"pong"}')
 
 
-def _cursor_frame(kind: str, cursor: int) -> str:
-    return orjson.dumps({"type": kind, "cursor": str(cursor)}).decode()
+def _cursor_frame(kind: str, cursor: int) -> bytes:
+    return text_frame(orjson.dumps({"type": kind, "cursor": str(cursor)}))
 
 
 class Gateway:
@@ -98,10 +99,16 @@ class Gateway:
             self._registry.add(conn, conversation_ids, org_ids)
 
         cursor = websocket.query_params.get("cursor")
-        last_sent = await self._replay(websocket, viewer, cursor, position, head, oldest)
-        await websocket.send_text(_cursor_frame("ready", max(last_sent, position)))
+        wire = wire_of(websocket.scope)
+        last_sent = await self._replay(websocket, wire, viewer, cursor, position, head, oldest)
+        await self._send(websocket, wire, [_cursor_frame("ready", max(last_sent, position))])
+        # Live: what queued during the replay goes first (the writer), then frames go
+        # straight to the socket while it keeps up.
+        conn.last_sent = last_sent
+        conn.wire = wire
+        conn.wakeup.set()
         tasks = [
-            asyncio.create_task(self._write(websocket, conn, last_sent)),
+            asyncio.create_task(self._write(websocket, conn, wire)),
             asyncio.create_task(self._read(websocket, conn)),
             asyncio.create_task(self._heartbeat(conn)),
             asyncio.create_task(conn.overflow.wait()),
@@ -123,9 +130,22 @@ class Gateway:
                     CLOSE_TIMEOUT_S,
                 )
 
+    async def _send(self, websocket: WebSocket, wire: Wire | None, frames: list[bytes]) -> None:
+        """Frames in order: in one write on Knock's protocol, else one ASGI send each."""
+        if not frames:
+            return
+        if wire is not None:
+            await wire.writable()
+            if not wire.write(b"".join(frames)):
+                raise WebSocketDisconnect(CLOSE_NORMAL)
+            return
+        for frame in frames:
+            await websocket.send_text(frame_payload(frame).decode())
+
     async def _replay(
         self,
         websocket: WebSocket,
+        wire: Wire | None,
         viewer: Viewer,
         raw_cursor: str | None,
         position: int,
@@ -137,31 +157,30 @@ class Gateway:
             return position
         cursor = int(raw_cursor) if raw_cursor.isdigit() and len(raw_cursor) < 19 else -1
         if cursor < oldest or cursor > head:
-            await websocket.send_text(_cursor_frame("resync_required", position))
+            await self._send(websocket, wire, [_cursor_frame("resync_required", position)])
             return position
         sent = cursor
         while sent < position:
             async with self._db.read() as session:
                 page = await events_for_user(session, viewer.user_id, sent, position, REPLAY_PAGE)
-            for event_id, frame in page:
-                await websocket.send_text(frame.decode())
-                sent = event_id
+            if page:
+                await self._send(websocket, wire, [text_frame(frame) for _, frame in page])
+                sent = page[-1][0]
             if len(page) < REPLAY_PAGE:
                 break
         return max(sent, cursor)
 
-    async def _write(self, websocket: WebSocket, conn: Connection, last_sent: int) -> None:
+    async def _write(self, websocket: WebSocket, conn: Connection, wire: Wire | None) -> None:
+        """Sends what queued: during the replay, while the socket was full, or always when
+        the socket is not on Knock's protocol."""
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             while True:
                 await conn.wakeup.wait()
                 conn.wakeup.clear()
-                while conn.queue:
-                    event_id, frame = conn.queue.popleft()
-                    if event_id and event_id <= last_sent:
-                        continue
-                    await websocket.send_text(frame)
-                    if event_id:
-                        last_sent = event_id
+                if wire is not None:
+                    # Wait before taking: frames pushed meanwhile queue behind these.
+                    await wire.writable()
+                await self._send(websocket, wire, conn.take_unsent())
                 if conn.closing_code is not None:
                     if conn.closing_code != CLOSE_NORMAL:
                         await websocket.close(conn.closing_code)

@@ -21,6 +21,7 @@ from knock.core.events import StoredEvent
 from knock.realtime.broker import Broker
 from knock.realtime.eventlog import decode_envelope, events_between, last_event_id
 from knock.realtime.registry import Registry
+from knock.realtime.wire import text_frame
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ class EventPump:
                     if conn.session_id == payload["session_id"]:
                         conn.close_with(CLOSE_SESSION_REVOKED)
                 return
-        frame = event.frame.decode()
+        frame = text_frame(event.frame)  # once, for every recipient
         for conn in registry.audience(aud.conversation_id, aud.org_id, aud.user_ids):
             conn.push(event.id, frame)
         self.delivered_count += 1

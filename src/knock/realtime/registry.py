@@ -11,28 +11,46 @@ import asyncio
 from collections import deque
 from collections.abc import Iterable
 
+from knock.realtime.wire import Wire
+
 
 class SlowConsumer(Exception):
     """The connection's send queue is full: it is closed with 1013."""
 
 
 class Connection:
-    """One open WebSocket: its subscriptions and a bounded queue of frames to send."""
+    """One open WebSocket: its subscriptions and a bounded queue of frames to send.
+
+    Frames are whole WebSocket frames (``wire.text_frame``), the same bytes for every
+    recipient. Once the replay is sent the gateway sets ``wire`` (when Knock's protocol
+    serves the socket): a frame then goes straight to the socket if nothing is queued
+    before it and the socket takes more; otherwise it queues for the connection's writer.
+    """
 
     def __init__(self, user_id: str, session_id: str, max_queue: int) -> None:
         self.user_id = user_id
         self.session_id = session_id
         self.conversations: set[str] = set()
         self.orgs: set[str] = set()
-        self.queue: deque[tuple[int, str]] = deque()
+        self.queue: deque[tuple[int, bytes]] = deque()
         self.max_queue = max_queue
+        self.wire: Wire | None = None
+        self.last_sent = 0  # the id of the last event frame sent (replayed or live)
         self.wakeup = asyncio.Event()
         self.overflow = asyncio.Event()
         self.closing_code: int | None = None
 
-    def push(self, event_id: int, frame: str) -> None:
-        """Queue a frame (event_id 0 for control frames); never blocks the caller."""
+    def push(self, event_id: int, frame: bytes) -> None:
+        """Send or queue a frame (event_id 0 for control frames); never blocks the caller.
+        An event frame at or before ``last_sent`` was sent already (by the replay)."""
         if self.overflow.is_set() or self.closing_code is not None:
+            return
+        wire = self.wire
+        if wire is not None and not self.queue and not wire.paused:
+            if event_id == 0 or event_id > self.last_sent:
+                if event_id:
+                    self.last_sent = event_id
+                wire.write(frame)
             return
         if len(self.queue) >= self.max_queue:
             self.queue.clear()  # memory stays bounded: the client resumes from its cursor
@@ -40,6 +58,20 @@ class Connection:
         else:
             self.queue.append((event_id, frame))
         self.wakeup.set()
+
+    def take_unsent(self) -> list[bytes]:
+        """Every queued frame not sent yet, in order; the queue is then empty."""
+        frames: list[bytes] = []
+        last_sent = self.last_sent
+        for event_id, frame in self.queue:
+            if event_id == 0:
+                frames.append(frame)
+            elif event_id > last_sent:
+                frames.append(frame)
+                last_sent = event_id
+        self.queue.clear()
+        self.last_sent = last_sent
+        return frames
 
     def close_with(self, code: int) -> None:
         self.closing_code = code

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal
 
@@ -41,3 +41,18 @@ def ws(live: str) -> WsOpener:
         return websockets.connect(f"ws://{live}/api/v1/ws?{'&'.join(query)}", **kw)
 
     return open_socket
+
+
+@pytest.fixture(params=["knock", "asgi"])
+async def live(app: Any, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """The gateway's tests run on Knock's protocol (pre-framed frames written straight to
+    the socket) and on plain uvicorn (every frame an ASGI send)."""
+    from conftest import free_port, serve_in_loop
+
+    protocol = (
+        "knock.realtime.wire:KnockWebSocketProtocol"
+        if request.param == "knock"
+        else "websockets-sansio"
+    )
+    async with serve_in_loop(app, free_port(), protocol) as address:
+        yield address

@@ -14,6 +14,7 @@ from knock.core.events import Audience
 from knock.realtime.brokers.memory import MemoryBroker
 from knock.realtime.eventlog import EventLog, events_between
 from knock.realtime.registry import Connection
+from knock.realtime.wire import frame_payload
 
 from .conftest import Probe
 
@@ -44,7 +45,7 @@ async def emit(db: Database, user_id: str, numbers: range) -> None:
 def received(conn: Connection) -> list[int]:
     import orjson
 
-    return [orjson.loads(frame)["n"] for _, frame in conn.queue]
+    return [orjson.loads(frame_payload(frame))["n"] for _, frame in conn.queue]
 
 
 async def wait_for(conn: Connection, count: int, timeout_s: float = 10.0) -> None:
@@ -117,4 +118,4 @@ async def test_fan_out_serializes_once_and_queries_nothing_per_recipient(
         sa_event.remove(engine, "before_cursor_execute", count)
     assert statements == []
     frames = [conn.queue[0][1] for conn in conns]
-    assert all(frame is frames[0] for frame in frames)  # one string for every recipient
+    assert all(frame is frames[0] for frame in frames)  # one frame for every recipient
