@@ -37,9 +37,7 @@ async def company(http: httpx.AsyncClient) -> Company:
         body = {"department_id": where}
         expect(await ann.put(f"/orgs/{org_id}/members/{person.id}", body), 200)
     body = {"titles": ["hr"]}
-    assert expect(await ann.put(f"/orgs/{org_id}/members/{hana.id}", body), 200)["titles"] == [
-        "hr"
-    ]
+    assert expect(await ann.put(f"/orgs/{org_id}/members/{hana.id}", body), 200)["titles"] == ["hr"]
     return Company(org_id, ann, cora, vic, lee, sam, hana, otto)
 
 
@@ -156,9 +154,7 @@ async def test_no_head_falls_back_to_the_admins(http: httpx.AsyncClient) -> None
     c = await company(http)
     template = await builtin(c.outsider, c.org_id, "leave")
     # Otto is in no department: no head at any level, so the admins stand in.
-    approval = await submit(
-        c.outsider, c.org_id, template["id"], leave("2026-12-07", "2026-12-08")
-    )
+    approval = await submit(c.outsider, c.org_id, template["id"], leave("2026-12-07", "2026-12-08"))
     first = approval["steps"][0]
     assert (first["fallback"], [a["user_id"] for a in first["approvers"]]) == (True, [c.ann.id])
     assert await inbox(c.ann, c.org_id, "to_approve") == [approval["id"]]
@@ -226,7 +222,9 @@ async def test_withdraw_before_the_first_decision_only(http: httpx.AsyncClient) 
 async def test_a_template_edit_does_not_change_an_old_submission(http: httpx.AsyncClient) -> None:
     c = await company(http)
     template = await builtin(c.ann, c.org_id, "general")
-    old = await submit(c.sam, c.org_id, template["id"], {"title": "Laptop", "details": "Mine broke"})
+    old = await submit(
+        c.sam, c.org_id, template["id"], {"title": "Laptop", "details": "Mine broke"}
+    )
     assert (old["template_version"], old["template_name"]) == (1, "General request")
 
     edited = {
@@ -256,7 +254,10 @@ async def test_a_template_edit_does_not_change_an_old_submission(http: httpx.Asy
         f"/orgs/{c.org_id}/approvals",
         {"template_id": template["id"], "client_request_id": "x1", "values": {"what": "Desk"}},
     )
-    assert (bad.status_code, bad.json()["error"]["message"]) == (422, "values.cost: Cost is required.")
+    assert (bad.status_code, bad.json()["error"]["message"]) == (
+        422,
+        "values.cost: Cost is required.",
+    )
     new = await submit(c.sam, c.org_id, template["id"], {"what": "Desk", "cost": "120.5"})
     assert (new["template_version"], new["values"]) == (2, {"what": "Desk", "cost": "120.50"})
     assert approvers(new) == [("IT", "pending", [c.vic.id])]

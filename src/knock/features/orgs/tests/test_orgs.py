@@ -125,6 +125,7 @@ async def test_members_list_with_names_roles_and_pages(http: httpx.AsyncClient) 
             "role",
             "department_id",
             "joined_at",
+            "titles",
         }
         assert member["display_name"] == person.display_name
         assert member["email"] == person.email
