@@ -37,6 +37,7 @@ async def signed_in_world(http: httpx.AsyncClient) -> tuple[dict[str, str], dict
     message = await send_text(owner, conversation_id, "hello")
     await send_text(member, conversation_id, "hi")
     code = expect(await owner.post(f"/orgs/{org_id}/invites", {}), 201)["code"]
+    album_id = expect(await owner.post(f"/orgs/{org_id}/albums", {"title": "Team"}), 201)["id"]
     spare = expect(
         await http.post(
             "/auth/login", json={"email": member.email, "password": "correct horse battery"}
@@ -50,6 +51,7 @@ async def signed_in_world(http: httpx.AsyncClient) -> tuple[dict[str, str], dict
         "message_id": message["id"],
         "user_id": member.id,
         "code": code,
+        "album_id": album_id,
     }
     return tokens, ids
 
