@@ -1,5 +1,7 @@
-"""Deletes uploads that no message took within ``KNOCK_MEDIA_UNSENT_TTL_S``, so abandoned
-uploads do not fill the disk. Deletes are idempotent: any node may run it."""
+"""Deletes uploads that no message took and no album item holds within
+``KNOCK_MEDIA_UNSENT_TTL_S`` (an upload taken out of its last album goes at the next pass),
+so abandoned uploads do not fill the disk or the bucket. Deletes are idempotent: any node may
+run it."""
 
 from __future__ import annotations
 
