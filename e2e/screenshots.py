@@ -19,6 +19,7 @@ import httpx
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from e2e.harness import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, ROOT, knock_server
+from e2e.office_screens import capture_office
 
 OUT = ROOT / "docs" / "screenshots"
 PASSWORD = "correct horse battery"
@@ -316,6 +317,7 @@ def main() -> None:
                 for layout in ("desktop", "phone"):
                     capture(browser, base, data, seeded[data.locale], layout)
             capture_dark(browser, base, EN, seeded[EN.locale][0])
+            capture_office(browser, base, shoot)
             browser.close()
 
 

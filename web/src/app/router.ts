@@ -6,6 +6,7 @@ export type Route =
   | { name: 'chats' }
   | { name: 'chat'; conversationId: string }
   | { name: 'team' }
+  | { name: 'office' }
   | { name: 'me' }
   | { name: 'join'; code: string }
   | { name: 'login' }
@@ -18,6 +19,8 @@ export function parseRoute(pathname: string): Route {
       return parts[1] ? { name: 'chat', conversationId: parts[1] } : { name: 'chats' };
     case 'team':
       return { name: 'team' };
+    case 'office':
+      return { name: 'office' };
     case 'me':
       return { name: 'me' };
     case 'join':

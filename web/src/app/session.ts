@@ -5,6 +5,7 @@ import type { QueryClient } from '@tanstack/react-query';
 import { api } from '../api/endpoints';
 import { ApiError } from '../api/http';
 import type { ServerEvent, User } from '../api/types';
+import { officeKeys } from '../office/hooks';
 import { RealtimeConnection, type ConnectionStatus } from '../realtime/connection';
 import { loadOutbox, networkFailures, saveOutbox } from '../state/outbox';
 import { deleteSnapshot, loadSnapshot, makeSnapshot, restoreActions, saveSnapshot, staleRestored } from '../state/snapshot';
@@ -195,6 +196,22 @@ export class Session {
         break;
       case 'org.department_created':
         void this.queryClient.invalidateQueries({ queryKey: ['departments', event.department.org_id] });
+        break;
+      case 'approval.created':
+      case 'approval.updated':
+        // The card in chat and the open detail follow at once; the inboxes refetch.
+        this.queryClient.setQueryData(officeKeys.approval(event.approval.id), event.approval);
+        void this.queryClient.invalidateQueries({ queryKey: officeKeys.approvals(event.approval.org_id) });
+        break;
+      case 'ding.created':
+        // For a recipient this raises the full-screen alert (it lists my unconfirmed DINGs).
+        this.queryClient.setQueryData(officeKeys.ding(event.ding.id), event.ding);
+        void this.queryClient.invalidateQueries({ queryKey: officeKeys.dings(event.ding.org_id) });
+        break;
+      case 'ding.updated':
+        // A confirmation or an escalation step: the sender's list shows it live.
+        void this.queryClient.invalidateQueries({ queryKey: officeKeys.ding(event.ding_id) });
+        void this.queryClient.invalidateQueries({ queryKey: officeKeys.dings(event.org_id) });
         break;
       default:
         break;

@@ -1,3 +1,5 @@
+import { officeEn } from './office';
+
 // English strings. Keys are grouped by screen; `{name}` marks a value filled in at run time.
 export const en = {
   'app.name': 'Knock',
@@ -246,6 +248,7 @@ export const en = {
   'common.search': 'Search',
   'common.loading': 'Loading…',
   'common.cancel': 'Cancel',
+  ...officeEn,
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { AlertCircle, Check, CheckCheck, Clock, Copy, Ellipsis, Flame, Pencil, Reply, RotateCw, Trash2, Undo2 } from 'lucide-react';
+import { AlertCircle, BellRing, Check, CheckCheck, Clock, Copy, Ellipsis, Flame, Pencil, Reply, RotateCw, Trash2, Undo2 } from 'lucide-react';
 import { memo, useEffect, useRef, useState, type KeyboardEvent, type MouseEvent as ReactMouseEvent } from 'react';
 import { api } from '../api/endpoints';
 import type { Conversation, Message } from '../api/types';
@@ -15,6 +15,8 @@ import { errorText, formatTime } from '../ui/format';
 import { MediaView } from '../ui/MediaView';
 import { BurnContent } from '../media/BurnContent';
 import { BurnCountdown } from '../media/BurnCountdown';
+import { ApprovalCard } from '../office/ApprovalCard';
+import { DingDialog } from '../office/DingDialog';
 
 const RECALL_WINDOW_MS = 2 * 60 * 1000;
 
@@ -43,6 +45,7 @@ export const MessageItem = memo(function MessageItem({ message, conversation, na
   const mine = message.sender_id === session.me.id;
   const senderName = mine ? session.me.display_name : (names.get(message.sender_id) ?? members?.byId[message.sender_id]?.display_name ?? t('chat.unknownUser'));
   const [error, setError] = useState<string | null>(null);
+  const [dinging, setDinging] = useState(false);
 
   if (message.recalled || message.burned) {
     return (
@@ -90,7 +93,9 @@ export const MessageItem = memo(function MessageItem({ message, conversation, na
           <div className="bubble" onClick={openMenuOnTouch}>
             <span className="visually-hidden">{t('chat.from', { name: senderName })}</span>
             {message.reply_to_id && <ReplyQuote conversationId={conversation.id} messageId={message.reply_to_id} names={names} />}
-            {sealed ? (
+            {message.type === 'approval' ? (
+              <ApprovalCard message={message} />
+            ) : sealed ? (
               <button type="button" className="burn-open" onClick={open}>
                 <Flame size={18} aria-hidden="true" />
                 <span>
@@ -120,8 +125,9 @@ export const MessageItem = memo(function MessageItem({ message, conversation, na
             </span>
           </div>
           <MessageMenu
-            mine={mine && message.burn_after_s == null}
+            mine={mine && message.burn_after_s == null && message.type !== 'approval'}
             canReply={message.burn_after_s == null}
+            onDing={message.burn_after_s == null && message.type !== 'approval' ? () => setDinging(true) : undefined}
             canRecall={canRecall}
             onReply={() => onReply(message)}
             onEdit={() => onEdit(message)}
@@ -147,6 +153,7 @@ export const MessageItem = memo(function MessageItem({ message, conversation, na
           </p>
         )}
       </div>
+      {dinging && <DingDialog orgId={conversation.org_id} message={message} onClose={() => setDinging(false)} />}
     </div>
   );
 });
@@ -182,9 +189,10 @@ interface MenuProps {
   onEdit: () => void;
   onRecall: () => void;
   onCopy: () => void;
+  onDing?: () => void;
 }
 
-function MessageMenu({ mine, canReply, canRecall, onReply, onEdit, onRecall, onCopy }: MenuProps) {
+function MessageMenu({ mine, canReply, canRecall, onReply, onEdit, onRecall, onCopy, onDing }: MenuProps) {
   const { t } = useI18n();
   const [open, setOpen] = useState(false);
   const menu = useRef<HTMLDivElement>(null);
@@ -247,6 +255,11 @@ function MessageMenu({ mine, canReply, canRecall, onReply, onEdit, onRecall, onC
           {mine && (
             <button type="button" role="menuitem" onClick={() => choose(onEdit)}>
               <Pencil size={16} aria-hidden="true" /> {t('chat.edit')}
+            </button>
+          )}
+          {onDing && (
+            <button type="button" role="menuitem" onClick={() => choose(onDing)}>
+              <BellRing size={16} aria-hidden="true" /> {t('ding.action')}
             </button>
           )}
           {canRecall && (

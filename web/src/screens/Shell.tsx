@@ -1,4 +1,4 @@
-import { MessageCircle, Plus, RotateCw, UserRound, Users, WifiOff } from 'lucide-react';
+import { ClipboardCheck, MessageCircle, Plus, RotateCw, UserRound, Users, WifiOff } from 'lucide-react';
 import { useEffect, useState, type ReactNode } from 'react';
 import { useChat, useConnectionStatus, useIsDesktop, useSession } from '../app/context';
 import { useCurrentOrg } from '../app/orgs';
@@ -7,6 +7,8 @@ import { useI18n } from '../i18n';
 import { Avatar } from '../ui/Avatar';
 import { Dialog } from '../ui/Dialog';
 import { Logo } from '../ui/Logo';
+import { DingAlert } from '../office/DingAlert';
+import { OfficeScreen } from '../office/OfficeScreen';
 import { ChatList } from './ChatList';
 import { ChatView } from './ChatView';
 import { MeScreen } from './MeScreen';
@@ -55,12 +57,13 @@ export function Shell({ route, onLogout }: Props) {
     </>
   );
 
-  const section = route.name === 'team' ? 'team' : route.name === 'me' ? 'me' : 'chats';
+  const section = route.name === 'team' || route.name === 'me' || route.name === 'office' ? route.name : 'chats';
   const chatId = route.name === 'chat' ? route.conversationId : null;
   const openTeamCreation = () => setCreatingTeam(true);
 
   let content: ReactNode;
   if (section === 'team') content = <TeamScreen org={org} />;
+  else if (section === 'office') content = <OfficeScreen org={org} />;
   else if (section === 'me') content = <MeScreen onLogout={onLogout} onCreateTeam={openTeamCreation} />;
   else if (desktop)
     content = (
@@ -87,6 +90,7 @@ export function Shell({ route, onLogout }: Props) {
         <div className={`app-content section-${section}`}>{content}</div>
         {showTabs && <TabBar section={section} />}
       </div>
+      <DingAlert orgId={org.id} />
       {creatingTeam && (
         <Dialog title={t('team.createTitle')} onClose={() => setCreatingTeam(false)}>
           <p className="muted">{t('team.createHint')}</p>
@@ -127,6 +131,7 @@ function useUnreadTitle(): void {
 
 const SECTIONS = [
   { id: 'chats', icon: MessageCircle, label: 'nav.chats', route: { name: 'chats' } },
+  { id: 'office', icon: ClipboardCheck, label: 'nav.office', route: { name: 'office' } },
   { id: 'team', icon: Users, label: 'nav.team', route: { name: 'team' } },
   { id: 'me', icon: UserRound, label: 'nav.me', route: { name: 'me' } },
 ] as const;

@@ -177,9 +177,15 @@ function applyEvent(state: ChatState, event: ServerEvent): ChatState {
     case 'org.member_updated':
     case 'org.member_removed':
     case 'org.department_created':
+    case 'org.department_updated':
       return state; // org data lives in the query cache
     case 'session.revoked':
       return state; // the gateway closes the revoked session's sockets (4001)
+    case 'approval.created':
+    case 'approval.updated':
+    case 'ding.created':
+    case 'ding.updated':
+      return state; // approvals and DINGs live in the query cache (session.ts)
   }
 }
 

@@ -9,6 +9,7 @@ export function message(overrides: Partial<FrameMessage> & { seq: number }): Fra
     type: 'text',
     text: `hello ${overrides.seq}`,
     reply_to_id: null,
+    approval_id: null,
     mentions: [],
     created_at: `2026-11-23T10:${String(overrides.seq).padStart(2, '0')}:00Z`,
     edited_at: null,
