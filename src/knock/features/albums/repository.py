@@ -70,10 +70,10 @@ async def item_stats(
     )
     counts = {album_id: (int(count), newest) for album_id, count, newest in rows}
     newest_ids = [newest for _, newest in counts.values()]
-    rows = await session.execute(
+    cover_rows = await session.execute(
         select(AlbumItem.id, AlbumItem.media_id).where(AlbumItem.id.in_(newest_ids))
     )
-    covers = {item_id: media_id for item_id, media_id in rows}
+    covers = {item_id: media_id for item_id, media_id in cover_rows}
     return {album_id: (count, covers.get(newest)) for album_id, (count, newest) in counts.items()}
 
 
