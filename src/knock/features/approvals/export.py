@@ -23,6 +23,7 @@ from knock.features.orgs.actions import access_org, check_admin
 
 MAX_EXPORT_ROWS = 10_000
 MAX_EXPORT_DAYS = 366
+EARLIEST, LATEST = date(1970, 1, 1), date(9999, 1, 1)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = [
     "id",
@@ -93,6 +94,9 @@ class ApprovalExport:
     ) -> str:
         """Approvals created from ``start`` to ``end`` (UTC dates, both included; default
         the last 30 days), oldest first, at most a year and MAX_EXPORT_ROWS rows."""
+        for given in (start, end):
+            if given is not None and not EARLIEST <= given <= LATEST:
+                raise InvalidInput(f"from, to: between {EARLIEST} and {LATEST}.")
         end = end or datetime.now(UTC).date()
         start = start or end - timedelta(days=30)
         if end < start:

@@ -85,7 +85,7 @@ class Condition(Schema):
     field: FieldKey
     op: ConditionOp
     value: (
-        float
+        Annotated[float, Field(ge=-1e12, le=1e12)]
         | Annotated[str, Field(max_length=100)]
         | Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=MAX_OPTIONS)]
     )
