@@ -4,9 +4,11 @@ Each participant sends one Opus audio track. A reader task per participant turns
 decoded frames into 20 ms mono int16 frames in a small jitter queue; one mixer task per call
 ticks every 20 ms on a monotonic schedule, takes one frame from each queue, and gives every
 participant the mix of everyone but themself (:func:`knock.features.calls.mixer.mix_minus`).
-Each participant's outgoing track has its own small queue that drops its oldest frame when the
-peer does not keep up, so a stalled peer never holds up the mixer or anyone else; aiortc encodes
-what the track yields as Opus at 48 kHz, 20 ms a packet.
+Everyone who is not talking hears the same mix, so it is encoded to Opus (48 kHz, 20 ms) once
+and the packet is shared; each talker's own mix gets its own encoder. The encoding runs in a
+thread pool, off the event loop. Each participant's outgoing track has its own small queue
+of packets that drops its oldest when the peer does not keep up, so a stalled peer never
+holds up the mixer or anyone else; aiortc sends the packets as they are.
 
 The signalling (:mod:`knock.features.calls.actions`) owns who may join; this module only moves
 audio. It calls back ``on_speaking(call_id, user_ids)`` when the set of people speaking in a
@@ -19,13 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections import deque
 from collections.abc import Awaitable, Callable
-from fractions import Fraction
-from typing import cast
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 import av
 import numpy as np
+import numpy.typing as npt
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
@@ -34,13 +39,13 @@ from knock.features.calls import rtc
 from knock.features.calls.mixer import (
     FRAME_S,
     FRAME_SAMPLES,
-    SAMPLE_RATE,
     SILENCE_RMS,
     Samples,
     SpeakingGate,
     levels,
     mix_minus,
 )
+from knock.features.calls.opus import TIME_BASE, InputConverter, OpusStream
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +71,6 @@ SPEAKING_REPORT_S = 0.25
 # Largest SDP offer accepted: a one-track audio offer with many candidates is a few KiB.
 MAX_OFFER_BYTES = 64 * 1024
 
-_TIME_BASE = Fraction(1, SAMPLE_RATE)
-
 
 class OfferRejected(ValueError):
     """The SDP offer cannot be used (the message says why); the caller's input, not ours."""
@@ -82,61 +85,38 @@ def check_offer(offer_sdp: str) -> None:
         raise OfferRejected("the offer must have exactly one audio stream and nothing else")
 
 
-class InputConverter:
-    """aiortc's decoded frames (48 kHz stereo s16 from Opus) → 960-sample mono int16 arrays."""
-
-    def __init__(self) -> None:
-        self._resampler: av.AudioResampler | None = None
-
-    def convert(self, frame: av.AudioFrame) -> list[Samples]:
-        if (
-            frame.format.name == "s16"
-            and frame.sample_rate == SAMPLE_RATE
-            and frame.samples == FRAME_SAMPLES
-            and frame.layout.nb_channels <= 2
-        ):
-            # Opus's own shape: average the interleaved channels without a resampler.
-            interleaved = frame.to_ndarray().reshape(FRAME_SAMPLES, -1).astype(np.int32)
-            return [(interleaved.sum(axis=1) // interleaved.shape[1]).astype(np.int16)]
-        if self._resampler is None:
-            self._resampler = av.AudioResampler(
-                format="s16", layout="mono", rate=SAMPLE_RATE, frame_size=FRAME_SAMPLES
-            )
-        return [
-            cast(Samples, out.to_ndarray().reshape(-1)) for out in self._resampler.resample(frame)
-        ]
-
-
 class MixTrack(MediaStreamTrack):
-    """What one participant hears: the mixer pushes, aiortc's sender pulls and encodes."""
+    """What one participant hears, as Opus packets: the mixer pushes, aiortc's sender pulls
+    and sends them as they are (aiortc passes an ``av.Packet`` through without re-encoding)."""
 
     kind = "audio"
 
     def __init__(self) -> None:
         super().__init__()
-        self._frames: deque[tuple[int, Samples]] = deque(maxlen=OUTGOING_FRAMES)
+        self._packets: deque[tuple[int, bytes]] = deque(maxlen=OUTGOING_FRAMES)
         self._ready = asyncio.Event()
         self._pts = 0
 
-    def push(self, samples: Samples) -> None:
-        """Never blocks: when full, the oldest frame goes (the timestamps keep the gap)."""
-        self._frames.append((self._pts, samples))
+    def push(self, packet: bytes) -> None:
+        """Never blocks: when full, the oldest packet goes (the timestamps keep the gap)."""
+        self._packets.append((self._pts, packet))
         self._pts += FRAME_SAMPLES
         self._ready.set()
 
-    async def recv(self) -> av.AudioFrame:
-        while not self._frames:
+    def waiting(self) -> int:
+        return len(self._packets)
+
+    async def recv(self) -> av.Packet[Any]:
+        while not self._packets:
             if self.readyState != "live":
                 raise MediaStreamError
             self._ready.clear()
             await self._ready.wait()
-        pts, samples = self._frames.popleft()
-        # Built here, in the sender's task, so a frame nobody reads costs the mixer nothing.
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = pts
-        frame.time_base = _TIME_BASE
-        return frame
+        pts, data = self._packets.popleft()
+        packet = av.Packet(data)
+        packet.pts = pts
+        packet.time_base = TIME_BASE
+        return packet
 
     def stop(self) -> None:
         super().stop()
@@ -153,6 +133,7 @@ class Participant:
         self.outgoing = MixTrack()
         self.muted = False
         self.gate = SpeakingGate()
+        self.encoder: OpusStream | None = None  # made when they first talk (see Conference)
         self._backlog = 0
         self._converter = InputConverter()
         self._reader: asyncio.Task[None] | None = None
@@ -194,11 +175,29 @@ class Participant:
             await self.peer.close()
 
 
+@dataclass(frozen=True)
+class TickMix:
+    """One tick's result before encoding: one shared mix for everyone who did not talk, and
+    one mix-minus per talker."""
+
+    listeners: list[Participant]
+    listener_mix: Samples
+    talkers: list[Participant]
+    talker_mixes: npt.NDArray[np.int16]
+
+
 class Conference:
     """The participants of one call and the mixer that ticks for them every 20 ms."""
 
-    def __init__(self, call_id: str, on_speaking: OnSpeaking | None = None) -> None:
+    def __init__(
+        self,
+        call_id: str,
+        on_speaking: OnSpeaking | None = None,
+        encoding: Executor | None = None,
+    ) -> None:
         self.call_id = call_id
+        self._encoding = encoding
+        self._listener_stream = OpusStream()
         self.people: dict[str, Participant] = {}
         self.speaking: frozenset[str] = frozenset()
         self._on_speaking = on_speaking
@@ -231,13 +230,20 @@ class Conference:
             elif delay < -MAX_LAG_S:
                 start, tick = loop.time(), 0
             try:
-                self.tick()
+                mix = self.mix()
+                # Opus encoding is the tick's real cost: off the event loop, in a thread.
+                packets = await loop.run_in_executor(self._encoding, self.encode, mix)
+                self.deliver(packets)
                 self._report_speaking(loop.time())
             except Exception:
                 log.exception("mixer tick failed in call %s", self.call_id)
 
     def tick(self) -> None:
-        """One 20 ms step: one frame in from everyone who sent one, one frame out to all."""
+        """One 20 ms step, all in this thread (the mixer task encodes in another)."""
+        self.deliver(self.encode(self.mix()))
+
+    def mix(self) -> TickMix:
+        """One frame in from everyone who sent one; what each must hear, as samples."""
         people = list(self.people.values())
         heard: list[Participant] = []
         frames: list[Samples] = []
@@ -247,7 +253,7 @@ class Conference:
                 heard.append(person)
                 frames.append(frame)
         level_of: dict[str, float] = {}
-        speakers: list[Participant] = []
+        talkers: list[Participant] = []
         inputs = np.empty((0, FRAME_SAMPLES), np.int16)
         if frames:
             stacked = np.stack(frames)
@@ -255,16 +261,39 @@ class Conference:
             level_of = {p.user_id: float(v) for p, v in zip(heard, heard_levels, strict=True)}
             loud = heard_levels > SILENCE_RMS
             inputs = stacked[loud]
-            speakers = [p for p, on in zip(heard, loud, strict=True) if on]
+            talkers = [p for p, on in zip(heard, loud, strict=True) if on]
         mix = mix_minus(inputs)
-        row_of = {p.user_id: row for row, p in enumerate(speakers)}
         speaking = []
         for person in people:
-            row = row_of.get(person.user_id)
-            person.outgoing.push(mix.listener if row is None else mix.speakers[row])
             if person.gate.update(level_of.get(person.user_id, 0.0)):
                 speaking.append(person.user_id)
         self.speaking = frozenset(speaking)
+        in_mix = {id(p) for p in talkers}
+        listeners = [p for p in people if id(p) not in in_mix]
+        return TickMix(listeners, mix.listener, talkers, mix.speakers)
+
+    def encode(self, mix: TickMix) -> list[tuple[list[Participant], bytes]]:
+        """Everyone who did not talk hears the same mix: it is encoded once and the same packet
+        goes to all of them, so a listener costs no encoding. Each talker hears everyone but
+        themself, encoded by their own encoder."""
+        out: list[tuple[list[Participant], bytes]] = []
+        if mix.listeners:
+            packet = self._listener_stream.encode(mix.listener_mix)
+            if packet is not None:
+                out.append((mix.listeners, packet))
+        for person, samples in zip(mix.talkers, mix.talker_mixes, strict=True):
+            if person.encoder is None:
+                person.encoder = OpusStream()
+            packet = person.encoder.encode(samples)
+            if packet is not None:
+                out.append(([person], packet))
+        return out
+
+    @staticmethod
+    def deliver(packets: list[tuple[list[Participant], bytes]]) -> None:
+        for people, packet in packets:
+            for person in people:
+                person.outgoing.push(packet)
 
     def _report_speaking(self, now: float) -> None:
         if self._on_speaking is None or self.speaking == self._reported:
@@ -301,6 +330,10 @@ class ConferenceMedia:
         self._on_speaking = on_speaking
         self._on_gone = on_gone
         self._calls: dict[str, Conference] = {}
+        # libopus runs without the GIL: encoding threads use every core.
+        self._encoding = ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 2, thread_name_prefix="knock-opus"
+        )
 
     async def join(self, call_id: str, user_id: str, offer_sdp: str) -> str:
         """Answer a participant's offer (non-trickle: the answer has every candidate). A user
@@ -325,7 +358,8 @@ class ConferenceMedia:
             raise OfferRejected(f"the offer cannot be used: {exc}") from None
         conference = self._calls.get(call_id)
         if conference is None:
-            conference = self._calls[call_id] = Conference(call_id, self._on_speaking)
+            conference = Conference(call_id, self._on_speaking, self._encoding)
+            self._calls[call_id] = conference
         old = conference.people.get(user_id)
         conference.people[user_id] = person
         conference.start()
@@ -364,6 +398,7 @@ class ConferenceMedia:
     async def close(self) -> None:
         calls, self._calls = list(self._calls.values()), {}
         await asyncio.gather(*(c.stop() for c in calls), return_exceptions=True)
+        self._encoding.shutdown(wait=True)
 
     async def _forget(self, conference: Conference) -> None:
         if self._calls.get(conference.call_id) is conference:

@@ -22,8 +22,9 @@ from aiortc.mediastreams import MediaStreamError
 
 from knock.config import load_settings
 from knock.features.calls import rtc
-from knock.features.calls.media import ConferenceMedia, InputConverter, OfferRejected
+from knock.features.calls.media import ConferenceMedia, OfferRejected
 from knock.features.calls.mixer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE
+from knock.features.calls.opus import InputConverter
 
 TONES = {"ann": 440.0, "bob": 660.0, "cat": 990.0}
 AMPLITUDE = 6000

@@ -18,8 +18,8 @@ from knock.features.calls.media import (
     JITTER_TARGET,
     OUTGOING_FRAMES,
     Conference,
-    InputConverter,
     Participant,
+    TickMix,
 )
 from knock.features.calls.mixer import (
     FRAME_SAMPLES,
@@ -30,6 +30,7 @@ from knock.features.calls.mixer import (
     levels,
     mix_minus,
 )
+from knock.features.calls.opus import InputConverter, OpusStream
 
 
 def constant(value: int) -> npt.NDArray[np.int16]:
@@ -124,8 +125,12 @@ def test_opus_stereo_frames_become_mono_and_other_rates_are_resampled() -> None:
     assert abs(int(out[-1][FRAME_SAMPLES // 2]) - 1000) < 50
 
 
-def outgoing(person: Participant) -> list[npt.NDArray[np.int16]]:
-    return [samples for _, samples in person.outgoing._frames]
+def heard(mix: TickMix) -> dict[str, int]:
+    """The first sample of what each participant is to hear this tick."""
+    found = {p.user_id: int(mix.listener_mix[0]) for p in mix.listeners}
+    for person, samples in zip(mix.talkers, mix.talker_mixes, strict=True):
+        found[person.user_id] = int(samples[0])
+    return found
 
 
 async def test_a_tick_gives_everyone_the_mix_minus_and_skips_the_muted_and_silent() -> None:
@@ -138,13 +143,38 @@ async def test_a_tick_gives_everyone_the_mix_minus_and_skips_the_muted_and_silen
     cat.inbox.append(constant(7))  # below the silence floor: left out of every mix
     dan.inbox.append(constant(3000))
     dan.muted = True
-    conference.tick()
-    assert [int(outgoing(p)[-1][0]) for p in (ann, bob, cat, dan)] == [500, 1000, 1500, 1500]
+    mix = conference.mix()
+    assert heard(mix) == {"ann": 500, "bob": 1000, "cat": 1500, "dan": 1500}
     assert not dan.inbox  # a muted person's input is consumed, not left to pile up
+    # The two who heard the same mix share one packet; each talker has their own.
+    packets = conference.encode(mix)
+    assert sorted(sorted(p.user_id for p in people) for people, _ in packets) == [
+        ["ann"],
+        ["bob"],
+        ["cat", "dan"],
+    ]
+    conference.deliver(packets)
+    assert [p.outgoing.waiting() for p in (ann, bob, cat, dan)] == [1, 1, 1, 1]
 
-    conference.tick()  # nobody sent anything: everyone gets silence
-    assert all(not outgoing(p)[-1].any() for p in (ann, bob, cat, dan))
+    mix = conference.mix()  # nobody sent anything: everyone gets silence, one shared encode
+    assert heard(mix) == {"ann": 0, "bob": 0, "cat": 0, "dan": 0}
+    assert not mix.talkers and not mix.listener_mix.any()
     await conference.stop()
+
+
+def test_an_opus_stream_gives_one_packet_per_frame_that_decodes_to_the_input() -> None:
+    stream = OpusStream()
+    t = np.arange(20 * FRAME_SAMPLES) / SAMPLE_RATE
+    tone = (8000 * np.sin(2 * np.pi * 600 * t)).astype(np.int16)
+    decoder = av.CodecContext.create("libopus", "r")
+    decoded = []
+    for n in range(20):
+        packet = stream.encode(tone[n * FRAME_SAMPLES : (n + 1) * FRAME_SAMPLES])
+        assert packet is not None and 10 < len(packet) < 400
+        for frame in decoder.decode(av.Packet(packet)):
+            decoded.append(frame.to_ndarray().reshape(-1))
+    out = np.concatenate(decoded)[-8 * FRAME_SAMPLES :].astype(np.float64)
+    assert np.sqrt(np.mean(out**2)) == pytest.approx(8000 / np.sqrt(2), rel=0.1)
 
 
 async def test_speaking_is_reported_when_it_changes_at_most_four_times_a_second() -> None:
@@ -186,16 +216,16 @@ async def test_speaking_is_reported_when_it_changes_at_most_four_times_a_second(
     await conference.stop()
 
 
-async def test_a_peer_that_never_reads_holds_only_the_newest_few_frames() -> None:
+async def test_a_peer_that_never_reads_holds_only_the_newest_few_packets() -> None:
     conference = Conference("call")
     ann = conference.people["ann"] = Participant("ann")
     for n in range(50):
         ann.inbox.append(constant(n + 100))
         conference.tick()
-    assert len(ann.outgoing._frames) == OUTGOING_FRAMES
-    frame = await ann.outgoing.recv()
-    # The oldest waiting frame, stamped with its place in time: the gap before it is kept.
-    assert frame.pts == (50 - OUTGOING_FRAMES) * FRAME_SAMPLES
+    assert ann.outgoing.waiting() == OUTGOING_FRAMES
+    packet = await ann.outgoing.recv()
+    # The oldest waiting packet, stamped with its place in time: the gap before it is kept.
+    assert packet.pts == (50 - OUTGOING_FRAMES) * FRAME_SAMPLES
     await conference.stop()
 
 
