@@ -159,12 +159,18 @@ class S3MediaStore:
         if length == 0:
             return
         end = "" if length is None else str(start + length - 1)
-        answer = await asyncio.to_thread(
-            self._client.get_object,
-            Bucket=self.bucket,
-            Key=self._key(key),
-            Range=f"bytes={start}-{end}",
-        )
+        try:
+            answer = await asyncio.to_thread(
+                self._client.get_object,
+                Bucket=self.bucket,
+                Key=self._key(key),
+                Range=f"bytes={start}-{end}",
+            )
+        except ClientError as exc:
+            if _error_code(exc) in ("NoSuchKey", "404"):
+                # As the local store: a missing key reads as a missing file.
+                raise FileNotFoundError(key) from None
+            raise
         body = answer["Body"]
         try:
             while chunk := await asyncio.to_thread(body.read, CHUNK):
@@ -179,8 +185,12 @@ class S3MediaStore:
         try:
             self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            if _error_code(exc) not in ("NoSuchKey", "404"):
                 raise
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def open_media_store(media_url: str, data_dir: Path) -> tuple[MediaStore, Path]:
