@@ -57,6 +57,7 @@ class Gateway:
         self._pump = pump
         self._registry = registry
         self._settings = settings
+        self._heartbeat: asyncio.TimerHandle | None = None
 
     def origin_allowed(self, websocket: WebSocket) -> bool:
         origin = websocket.headers.get("origin")
@@ -97,6 +98,7 @@ class Gateway:
                 head = await last_event_id(session)
                 oldest = await pruned_upto(session)
             self._registry.add(conn, conversation_ids, org_ids)
+        self._keep_pinging()
 
         cursor = websocket.query_params.get("cursor")
         wire = wire_of(websocket.scope)
@@ -107,28 +109,51 @@ class Gateway:
         conn.last_sent = last_sent
         conn.wire = wire
         conn.wakeup.set()
-        tasks = [
-            asyncio.create_task(self._write(websocket, conn, wire)),
-            asyncio.create_task(self._read(websocket, conn)),
-            asyncio.create_task(self._heartbeat(conn)),
-            asyncio.create_task(conn.overflow.wait()),
-        ]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await self._live(websocket, conn, wire)
         # Unsubscribe before closing: a full socket can take long to take a close frame.
         self._registry.remove(conn)
-        if conn.overflow.is_set():
+        if conn.overflowed:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(
                     websocket.close(CLOSE_TRY_AGAIN_LATER, "too slow; resume with your cursor"),
                     CLOSE_TIMEOUT_S,
                 )
+
+    async def _live(self, websocket: WebSocket, conn: Connection, wire: Wire | None) -> None:
+        """Read in this task and write in one more, until either ends. The writer ends on
+        a close code or a dead socket, an overflow ends the reading; each stops the other."""
+        writer = asyncio.create_task(self._write(websocket, conn, wire))
+        reader = asyncio.current_task()
+        assert reader is not None
+        conn.interrupt = reader.cancel
+        writer.add_done_callback(lambda _: conn.interrupt())
+        try:
+            if not conn.overflowed:
+                await self._read(websocket, conn)
+        except asyncio.CancelledError:
+            if not (conn.overflowed or writer.done()):
+                raise  # the server is stopping, not this connection
+            reader.uncancel()
+        finally:
+            conn.interrupt = _reading_over
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+
+    def _keep_pinging(self) -> None:
+        """One timer pings every socket of the node (not a task per socket); it stops
+        while no socket is open."""
+        if self._heartbeat is None:
+            loop = asyncio.get_running_loop()
+            self._heartbeat = loop.call_later(self._settings.ws_heartbeat_s, self._ping_all)
+
+    def _ping_all(self) -> None:
+        self._heartbeat = None
+        connections = list(self._registry.connections())
+        for conn in connections:
+            conn.push(0, _PING)
+        if connections:
+            self._keep_pinging()
 
     async def _send(self, websocket: WebSocket, wire: Wire | None, frames: list[bytes]) -> None:
         """Frames in order: in one write on Knock's protocol, else one ASGI send each."""
@@ -197,7 +222,6 @@ class Gateway:
         finally:
             conn.close_with(CLOSE_NORMAL)
 
-    async def _heartbeat(self, conn: Connection) -> None:
-        while True:
-            await asyncio.sleep(self._settings.ws_heartbeat_s)
-            conn.push(0, _PING)
+
+def _reading_over() -> None:
+    """What stops a connection's reading once it has stopped."""

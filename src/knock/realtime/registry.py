@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from knock.realtime.wire import Wire
 
 
-class SlowConsumer(Exception):
-    """The connection's send queue is full: it is closed with 1013."""
+def _nothing() -> None:
+    """A connection that is not being read yet, or no more, has nothing to interrupt."""
 
 
 class Connection:
@@ -37,13 +37,14 @@ class Connection:
         self.wire: Wire | None = None
         self.last_sent = 0  # the id of the last event frame sent (replayed or live)
         self.wakeup = asyncio.Event()
-        self.overflow = asyncio.Event()
+        self.overflowed = False
+        self.interrupt: Callable[[], object] = _nothing  # stops the gateway reading it
         self.closing_code: int | None = None
 
     def push(self, event_id: int, frame: bytes) -> None:
         """Send or queue a frame (event_id 0 for control frames); never blocks the caller.
         An event frame at or before ``last_sent`` was sent already (by the replay)."""
-        if self.overflow.is_set() or self.closing_code is not None:
+        if self.overflowed or self.closing_code is not None:
             return
         wire = self.wire
         if wire is not None and not self.queue and not wire.paused:
@@ -54,7 +55,8 @@ class Connection:
             return
         if len(self.queue) >= self.max_queue:
             self.queue.clear()  # memory stays bounded: the client resumes from its cursor
-            self.overflow.set()
+            self.overflowed = True
+            self.interrupt()
         else:
             self.queue.append((event_id, frame))
         self.wakeup.set()
@@ -86,6 +88,10 @@ class Registry:
 
     def __len__(self) -> int:
         return sum(len(conns) for conns in self.by_user.values())
+
+    def connections(self) -> Iterator[Connection]:
+        for conns in self.by_user.values():
+            yield from conns
 
     def add(
         self, conn: Connection, conversation_ids: Iterable[str], org_ids: Iterable[str]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from typing import Any
 
@@ -225,3 +226,18 @@ async def test_a_recalled_message_is_recalled_in_the_log_too(
     assert [m["id"] for m in about] == [secret["id"]] * 3
     assert all(m["recalled"] and m["text"] == "" for m in about)
     assert "words" not in str(replayed)
+
+
+async def test_an_open_socket_costs_two_tasks_at_most(
+    ws: WsOpener, http: httpx.AsyncClient
+) -> None:
+    """The endpoint reads and one writer writes; heartbeats are one timer for the node."""
+    member = await register(http)
+    before = len(asyncio.all_tasks())
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(10):
+            # No client pings: the client then runs no task of its own.
+            sock = await stack.enter_async_context(ws(member.token, ping_interval=None))
+            await frames_until(sock, lambda f: f["type"] == "ready")
+        # 10 sockets: each adds uvicorn's ASGI task (the endpoint, reading) and a writer.
+        assert len(asyncio.all_tasks()) - before <= 2 * 10 + 2
