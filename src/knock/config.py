@@ -190,7 +190,7 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
 
     max_inflight_requests: int = Field(
-        32, ge=1, le=10_000, description="HTTP requests served at once; more wait in a queue."
+        16, ge=1, le=10_000, description="HTTP requests served at once; more wait in a queue."
     )
     max_queued_requests: int = Field(
         512, ge=0, le=100_000, description="HTTP requests that may wait; beyond, 503 at once."

@@ -19,6 +19,11 @@ balancer each sheds its own excess, which is what keeps each one's latency bound
   reconnects at once, and each connect costs a token check and a subscription read. Over
   either limit the handshake is refused with HTTP 503.
 
+A 503's ``Retry-After`` grows with the overload: as many seconds as the node refused
+requests per request it admitted in the last second (1 to 30). Clients that all retried
+after one second would come back as the same surge; spread over the ratio, their retries
+fit in the capacity that is there.
+
 Every refusal carries ``Retry-After`` (seconds) and the error shape
 ``{"error": {"code": "overloaded" | "rate_limited", "message": ...}}``; clients back off
 with jitter. Nothing is refused after it started: a request that got in runs to its end,
@@ -45,6 +50,8 @@ from knock.core.errors import error_body
 
 # CoDel's interval: how long the queue must stay non-empty before it counts as standing.
 STANDING_QUEUE_S = 0.5
+# The longest Retry-After an overloaded node asks for.
+MAX_RETRY_AFTER_S = 30
 # A socket refused for lack of room will not find any soon: open sockets last long.
 CONNECTIONS_FULL_RETRY_S = 5
 # Sessions a send bucket is kept for; the oldest (long refilled) are forgotten first.
@@ -107,8 +114,26 @@ class Admission:
             else None
         )
         self.stats = AdmissionStats()
+        # Admitted and refused requests in the current and the previous second.
+        self._second = int(clock())
+        self._counts = [0, 0]
+        self._last_counts = [0, 0]
 
     # HTTP requests -------------------------------------------------------------------
+
+    def _count(self, refused: bool) -> None:
+        second = int(self._clock())
+        if second != self._second:
+            self._last_counts = self._counts if second == self._second + 1 else [0, 0]
+            self._counts, self._second = [0, 0], second
+        self._counts[refused] += 1
+
+    def retry_after_s(self) -> float:
+        """How long a refused client should stay away: as many seconds as the node refused
+        requests per request it admitted in the last second, so that the more clients
+        knock, the longer they wait and the sooner the retries fit in (1 to 30 s)."""
+        admitted, refused = self._last_counts
+        return float(max(1, min(MAX_RETRY_AFTER_S, refused // max(1, admitted))))
 
     def queue_standing(self) -> bool:
         if not self._waiters:
@@ -121,8 +146,10 @@ class Admission:
         else why not (the caller answers 503 and must not call ``leave``)."""
         if self.inflight < self.max_inflight and not self._waiters:
             self.inflight += 1
+            self._count(refused=False)
             return None
         if len(self._waiters) >= self.max_queued:
+            self._count(refused=True)
             return "queue_full"
         timeout = self.queue_target_s if self.queue_standing() else self.queue_timeout_s
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -131,8 +158,10 @@ class Admission:
             await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except TimeoutError:
             if waiter.done():  # handed a slot just as the wait ran out: keep it
+                self._count(refused=False)
                 return None
             waiter.cancel()
+            self._count(refused=True)
             return "queue_timeout"
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
@@ -141,6 +170,7 @@ class Admission:
             raise
         finally:
             self._forget(waiter)
+        self._count(refused=False)
         return None
 
     def _forget(self, waiter: asyncio.Future[None]) -> None:
@@ -253,7 +283,7 @@ class AdmissionControl:
                 return
         refused = await admission.enter()
         if refused is not None:
-            await self._refuse_http(send, 503, "overloaded", refused, 1.0)
+            await self._refuse_http(send, 503, "overloaded", refused, admission.retry_after_s())
             return
         try:
             await self.app(scope, receive, send)

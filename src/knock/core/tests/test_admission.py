@@ -17,7 +17,7 @@ import uvicorn
 import websockets
 
 from knock.config import Settings
-from knock.core.admission import STANDING_QUEUE_S, Admission
+from knock.core.admission import MAX_RETRY_AFTER_S, STANDING_QUEUE_S, Admission
 from knock.main import create_app
 from knock.testing import create_group, expect, register, team
 
@@ -248,3 +248,25 @@ def test_a_standing_queue_shortens_the_wait_to_the_target(settings: Settings) ->
         assert not admission.queue_standing()
     finally:
         loop.close()
+
+
+def test_retry_after_grows_with_the_overload(settings: Settings) -> None:
+    """Refused per admitted in the last second, between 1 and 30 s (fake clock)."""
+    at = [1000.0]
+    admission = Admission(settings, clock=lambda: at[0])
+    assert admission.retry_after_s() == 1
+    for _ in range(2):
+        admission._count(refused=False)
+    for _ in range(20):
+        admission._count(refused=True)
+    at[0] += 1
+    admission._count(refused=False)  # a new second: the last one counts
+    assert admission.retry_after_s() == 10
+    for _ in range(1000):
+        admission._count(refused=True)
+    at[0] += 1
+    admission._count(refused=True)
+    assert admission.retry_after_s() == MAX_RETRY_AFTER_S
+    at[0] += 5  # a quiet gap: nothing from long ago counts
+    admission._count(refused=False)
+    assert admission.retry_after_s() == 1
