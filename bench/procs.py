@@ -136,7 +136,9 @@ class Server:
         port: int,
         *,
         extra_pids: Callable[[], list[int]] | None = None,
+        cpu: int = SERVER_CPU,
     ) -> None:
+        self.cpu_index = cpu  # where pinning puts it (a second node goes to the other CPU)
         self.argv = argv
         self.env = env
         self.port = port
@@ -153,11 +155,11 @@ class Server:
         if pin and can_pin():
             self.pinned = True
             if shutil.which("taskset"):
-                argv = ["taskset", "-c", str(SERVER_CPU), *argv]
+                argv = ["taskset", "-c", str(self.cpu_index), *argv]
             else:
 
                 def preexec() -> None:
-                    os.sched_setaffinity(0, {SERVER_CPU})
+                    os.sched_setaffinity(0, {self.cpu_index})
 
         self.process = subprocess.Popen(
             argv,

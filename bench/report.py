@@ -32,8 +32,10 @@ def _load_table(rows: list[Row]) -> list[str]:
     ]
     for r in rows:
         name = r["scenario"]
-        if name == "group100-saturation":
+        if name == "group100-saturation" or name.startswith("multinode-"):
             name += " ✓" if r.get("passed") else " ✗"
+        if r.get("phase"):
+            name += f" ({r['phase']})"
         lines.append(
             f"| {name} | {r['target']} | {r['members']} | {_f(r['offered_msgs_per_s'], 0)} | "
             f"{_f(r['deliveries_per_s'], 0)} | {_f(r['p50_ms'], 2)} | {_f(r['p95_ms'], 2)} | "
@@ -117,6 +119,23 @@ def markdown(document: dict[str, Any]) -> str:
     for r in rows:
         if r["scenario"] == "surge":
             out += surge_markdown(r)
+        if r["scenario"] == "receipts-storm" and r.get("phase") == "storm":
+            out += [
+                f"Receipts storm: {r['reads']} members marked the group read at once "
+                f"({r['reads_ok']} answered 204 within {r['storm_s']} s, "
+                f"{r['reads_refused_then_retried']} refusals retried after Retry-After); "
+                f"{r['receipt_frames']} receipt and other non-message frames reached the "
+                f"sockets ({r['receipt_frames_per_read']} per read); delivery p99 during the "
+                f"storm {r['p99_ms']} ms.",
+                "",
+            ]
+    scaling = next((r["scaling_2_over_1"] for r in rows if "scaling_2_over_1" in r), None)
+    if any(r["scenario"].startswith("multinode-") for r in rows):
+        out += [
+            "Multinode (PostgreSQL + Redis, clients round-robin over the nodes): scaling "
+            f"factor at the knee, 2 nodes ÷ 1 node = {scaling if scaling else '-'}.",
+            "",
+        ]
     costs = {r["target"]: r["requests"] for r in rows if r["scenario"] == "request-costs"}
     if costs:
         names = list(dict.fromkeys(n for c in costs.values() for n in c))

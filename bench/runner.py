@@ -47,7 +47,13 @@ class Session:
         self.world = world
         self.received = [Received() for _ in world.users]
         self.clients: list[WSClient | None] = [None] * len(world.users)
-        self.pool = HTTPPool(target.host, target.port, HTTP_POOL)
+        ports = target.ports
+        self.pools = [HTTPPool(target.host, p, max(8, HTTP_POOL // len(ports))) for p in ports]
+        self.pool = self.pools[0]
+
+    def pool_for(self, user_index: int) -> HTTPPool:
+        """The pool to the node this user's clients talk to (round-robin over nodes)."""
+        return self.pools[user_index % len(self.pools)]
 
     async def connect(self, indexes: list[int] | None = None) -> float:
         """Connect these users (default: all); answers the connections per second."""
@@ -58,7 +64,7 @@ class Session:
             async with gate:
                 path = self.target.ws_path(self.world.users[i])
                 self.clients[i] = await connect_with_backoff(
-                    self.target.host, self.target.port, path, self.received[i]
+                    self.target.host, self.target.port_for(i), path, self.received[i]
                 )
 
         started = now()
@@ -69,6 +75,8 @@ class Session:
         for client in self.clients:
             if client is not None:
                 client.drop()
+        for pool in self.pools:
+            pool.close()
         self.pool.close()
         await asyncio.sleep(0.05)
 
@@ -179,7 +187,7 @@ async def load(
     accepted_keys: set[bytes] | None = None,
 ) -> dict[str, Any]:
     """Send ``rate`` messages a second for ``duration_s`` (open loop), drain, measure."""
-    target, world, pool = session.target, session.world, session.pool
+    target, world = session.target, session.world
     assert target.server is not None
     count = max(1, round(rate * duration_s))
     start_counts = [len(r.frames) for r in session.received]
@@ -198,6 +206,7 @@ async def load(
         cmid = f"{tag}-{i}"
         key = cmid.encode()
         body = orjson.dumps({"client_msg_id": cmid, "text": f"bench {cmid} {fill}"})
+        pool = session.pool_for(sender)
         request = pool.request_bytes(
             "POST", f"/api/v1/conversations/{conversation_id}/messages", tokens[sender], body
         )

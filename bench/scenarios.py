@@ -280,6 +280,8 @@ Scenario = Callable[[Target, Options], Any]
 
 def catalog(options: Options) -> dict[str, tuple[Scenario, bool]]:
     """name -> (function, also run on the bare baseline)."""
+    from bench.storms import multinode, receipts_storm  # they build on this module
+
     return {
         "request-costs": (request_costs, True),
         "dm-latency": (dm_latency, True),
@@ -294,5 +296,7 @@ def catalog(options: Options) -> dict[str, tuple[Scenario, bool]]:
         ),
         "reconnect-catchup": (reconnect_catchup, False),
         "surge": (surge, False),
+        "receipts-storm": (receipts_storm, False),
+        "multinode": (multinode, False),
         "idle": (idle, True),
     }

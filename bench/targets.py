@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench.procs import Server, free_port, pids_matching
+from bench.procs import SERVER_CPU, Server, free_port, pids_matching
 
 API_SETUP_MAX = 200
 PASSWORD = "correct horse battery staple"  # noqa: S105 - bench users
@@ -57,6 +57,16 @@ class Target:
     @property
     def host(self) -> str:
         return "127.0.0.1"
+
+    @property
+    def ports(self) -> list[int]:
+        """Every node's port (one node unless the target is a cluster)."""
+        return [self.port]
+
+    def port_for(self, user_index: int) -> int:
+        """The node a user's clients talk to: round-robin over the nodes."""
+        ports = self.ports
+        return ports[user_index % len(ports)]
 
     def ws_path(self, user: User, cursor: int | None = None) -> str:
         path = f"/api/v1/ws?token={user.token}"
@@ -122,9 +132,16 @@ class KnockTarget(Target):
     name = "knock"
 
     def __init__(
-        self, postgres: str = "", redis: str = "", env: dict[str, str] | None = None
+        self,
+        postgres: str = "",
+        redis: str = "",
+        env: dict[str, str] | None = None,
+        nodes: int = 1,
     ) -> None:
         super().__init__()
+        self.nodes = nodes  # > 1 needs PostgreSQL and Redis
+        self.others: list[Server] = []
+        self._ports: list[int] = []
         self.extra_env = dict(env or {})  # KNOCK_* settings for this run (--server-env)
         self.postgres = _asyncpg_url(postgres) if postgres else ""
         self.redis = redis
@@ -165,17 +182,37 @@ class KnockTarget(Target):
             env["KNOCK_BROKER_URL"] = self.redis
             env["KNOCK_BROKER_PREFIX"] = f"knockbench-{uuid.uuid4().hex[:8]}"
             needles.append("redis-server")
-        argv = [sys.executable, "-m", "knock", "serve", "--port", str(self.port)]
         found = tuple(needles)
-        self.server = Server(
-            argv,
-            env,
-            self.port,
-            extra_pids=lambda: pids_matching(("postgres", "redis-server"), found) if found else [],
-        )
+        self._ports = [self.port] + [free_port() for _ in range(self.nodes - 1)]
+        self.others = [
+            Server(
+                [sys.executable, "-m", "knock", "serve", "--port", str(p)],
+                env,
+                p,
+                cpu=(SERVER_CPU + n) % 2,  # two CPUs here: the second node shares the generator's
+            )
+            for n, p in enumerate(self._ports[1:], start=1)
+        ]
+
+        def extra() -> list[int]:
+            # The other nodes, and this run's PostgreSQL backends and Redis.
+            pids = [pid for node in self.others for pid in node.pids]
+            return pids + (pids_matching(("postgres", "redis-server"), found) if found else [])
+
+        argv = [sys.executable, "-m", "knock", "serve", "--port", str(self.port)]
+        self.server = Server(argv, env, self.port, extra_pids=extra)
         self.server.start(pin)
+        for node in self.others:
+            node.start(pin)
+
+    @property
+    def ports(self) -> list[int]:
+        return self._ports or [self.port]
 
     def stop(self) -> None:
+        for node in self.others:
+            node.stop()
+        self.others = []
         super().stop()
         if self._pg_name:
             drop = f'DROP DATABASE IF EXISTS "{self._pg_name}" WITH (FORCE)'

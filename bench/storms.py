@@ -1,0 +1,114 @@
+"""Two scenarios about many at once: every member of a big group reading at the same moment
+(``receipts-storm``), and the same load spread over several nodes (``multinode``)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from bench.client import HTTPPool, now
+from bench.runner import Options, Session, load, running
+from bench.scenarios import group_saturation
+from bench.targets import KnockTarget, Target
+
+STORM_MEMBERS = 1000
+STORM_RATE = 5.0  # msg/s into the group while everyone reads (the group1000-fanout load)
+READ_ATTEMPTS = 4
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+async def _read_with_backoff(pool: HTTPPool, request: bytes) -> tuple[int, int]:
+    """Mark read, backing off on 429/503 as a Knock client does; (final status, refusals)."""
+    refusals = 0
+    status = 0
+    for attempt in range(READ_ATTEMPTS):
+        status, retry_after = await pool.send_for_retry(request)
+        if status not in (429, 503):
+            break
+        refusals += 1
+        floor = retry_after or 1.0
+        await asyncio.sleep(floor + random.uniform(0, max(floor, 0.5 * 2**attempt)))
+    return status, refusals
+
+
+async def _storm(session: Session, group: str, delay_s: float) -> dict[str, Any]:
+    """After ``delay_s``, every member marks the group read at once."""
+    await asyncio.sleep(delay_s)
+    began = now()
+    users = session.world.users
+
+    async def one(i: int) -> tuple[int, int]:
+        pool = session.pool_for(i)
+        body = b'{"up_to_seq": 1000000000}'
+        request = pool.request_bytes(
+            "POST", f"/api/v1/conversations/{group}/read", users[i].token, body
+        )
+        return await _read_with_backoff(pool, request)
+
+    answers = await asyncio.gather(*(one(i) for i in range(len(users))))
+    return {
+        "reads": len(answers),
+        "reads_ok": sum(1 for status, _ in answers if status == 204),
+        "reads_refused_then_retried": sum(refused for _, refused in answers),
+        "storm_s": round(now() - began, 2),
+    }
+
+
+async def receipts_storm(target: Target, options: Options) -> list[dict[str, Any]]:
+    """Messages flow into a 1,000-member group; then everyone reads at once. Delivery p99
+    before and during the storm, and how many receipt frames the storm caused."""
+    members = STORM_MEMBERS
+    duration = 10.0 if options.quick else 30.0
+    async with running(target, options, members, groups=[list(range(members))]) as session:
+        group = next(iter(session.world.conversations))
+
+        def plan(i: int) -> tuple[str, int]:
+            return group, i % members
+
+        before = await load(session, plan, STORM_RATE, duration / 2, "calm")
+        other0 = sum(r.other for r in session.received)
+        storm_task = asyncio.create_task(_storm(session, group, duration / 4))
+        during = await load(session, plan, STORM_RATE, duration, "storm")
+        storm = await storm_task
+        await asyncio.sleep(1.0)  # receipts are coalesced for up to 250 ms
+        frames = sum(r.other for r in session.received) - other0
+    rows = []
+    for phase, row in (("calm", before), ("storm", during)):
+        rows.append(
+            {
+                "scenario": "receipts-storm",
+                "phase": phase,
+                "members": members,
+                "setup": session.world.setup,
+                **row,
+            }
+        )
+    rows[1].update(storm)
+    rows[1]["receipt_frames"] = frames
+    rows[1]["receipt_frames_per_read"] = round(frames / max(1, storm["reads_ok"]), 1)
+    return rows
+
+
+async def multinode(target: Target, options: Options) -> list[dict[str, Any]]:
+    """group100-saturation on one node and on two, both on PostgreSQL + Redis, each client
+    on a node round-robin; scaling = deliveries/s at the knee with 2 nodes ÷ 1 node."""
+    if not isinstance(target, KnockTarget):
+        return []
+    postgres = options.postgres or PG_ADMIN
+    redis = options.redis or REDIS
+    rows: list[dict[str, Any]] = []
+    knees: dict[int, Any] = {}
+    for nodes in (1, 2):
+        cluster = KnockTarget(postgres, redis, target.extra_env, nodes=nodes)
+        found = await group_saturation(cluster, options)
+        for row in found:
+            row["scenario"] = f"multinode-{nodes}"
+            row["nodes"] = nodes
+        knees[nodes] = found[0].get("knee_deliveries_per_s") if found else None
+        rows += found
+    one, two = knees.get(1), knees.get(2)
+    for row in rows:
+        row["scaling_2_over_1"] = round(two / one, 2) if one and two else None
+    return rows
