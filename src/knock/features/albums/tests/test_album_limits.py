@@ -32,11 +32,13 @@ async def test_a_team_has_at_most_so_many_albums_and_an_album_so_many_items(
     other_org, (eve,) = await team(http, "Eve")
     expect(await eve.post(f"/orgs/{other_org}/albums", {"title": "Mine"}), 201)
 
-    for who in (ann, bob):
-        expect(await add(who, first["id"], media_id=await photo(who)), 201)
+    kept = {"client_item_id": "k", "media_id": await photo(ann)}
+    item = expect(await ann.post(f"/albums/{first['id']}/items", kept), 201)
+    expect(await add(bob, first["id"], media_id=await photo(bob)), 201)
     refused = await add(bob, first["id"], media_id=await photo(bob))
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "album_full")
     # A retry of an item already in is still answered, full or not.
+    assert expect(await ann.post(f"/albums/{first['id']}/items", kept), 200) == item
     items = expect(await ann.get(f"/albums/{first['id']}/items"), 200)["items"]
     assert len(items) == 2
     # Deleting an album frees its place.
