@@ -40,6 +40,9 @@ def test_values_come_from_the_environment() -> None:
         ({"KNOCK_BROKER_URL": "kafka://x"}, "KNOCK_BROKER_URL"),
         ({"KNOCK_DATABASE_URL": "mysql://x"}, "KNOCK_DATABASE_URL"),
         ({"KNOCK_PASSWORD_HASH_MEMORY_KIB": "1024"}, "KNOCK_PASSWORD_HASH_MEMORY_KIB"),
+        ({"KNOCK_MEDIA_URL": "/var/knock/media"}, "KNOCK_MEDIA_URL"),
+        ({"KNOCK_MEDIA_URL": "s3:///prefix"}, "needs a bucket name"),
+        ({"KNOCK_MEDIA_UPLOADS_PER_MINUTE": "0"}, "KNOCK_MEDIA_UPLOADS_PER_MINUTE"),
     ],
 )
 def test_bad_settings_fail_with_a_message_naming_them(environ: dict[str, str], needle: str) -> None:
