@@ -30,6 +30,8 @@ from bench.report import markdown
 from bench.runner import Options
 from bench.scenarios import catalog
 from bench.targets import BareTarget, KnockTarget, RawTarget
+from bench.xmpp.scenarios import XMPP_SCENARIOS, EjabberdTarget, ProsodyTarget, XMPPTarget
+from bench.xmpp.servers import installed, version
 
 OUT_DIR = Path(__file__).parent / "out"
 BASELINES = {"bare": BareTarget, "raw": RawTarget}
@@ -72,6 +74,12 @@ def parse() -> argparse.Namespace:
         default="",
         help="comma-separated: bare (uvicorn ASGI fan-out), raw (asyncio protocol fan-out); "
         "default bare in --quick, bare,raw otherwise",
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="also run Prosody and ejabberd (group100 and group1000 scenarios; installed with "
+        "python -m bench.xmpp.servers install)",
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
     parser.add_argument(
@@ -130,12 +138,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         targets: list[Any] = [KnockTarget(options.postgres, options.redis, server_env)]
         if with_baseline and not args.no_baseline:
             targets += [BASELINES[b]() for b in baselines]
+        if args.peers and name in XMPP_SCENARIOS:
+            targets += [p() for p in (EjabberdTarget, ProsodyTarget) if installed(p.kind)]
         options.current = name
         for target in targets:
             began = time.monotonic()
             print(f"# {name} on {target.name} ...", file=sys.stderr, flush=True)
             try:
-                found = await asyncio.wait_for(function(target, options), 600)
+                run_one = XMPP_SCENARIOS[name] if isinstance(target, XMPPTarget) else function
+                found = await asyncio.wait_for(run_one(target, options), 600)
             except Exception as exc:
                 traceback.print_exc()
                 log = target.server.log_tail() if target.server is not None else ""
@@ -190,6 +201,8 @@ def main() -> None:
         if source:
             shutil.rmtree(os.path.dirname(source), ignore_errors=True)
     info["total_s"] = round(time.monotonic() - started, 1)
+    if args.peers:
+        info["peers"] = {k: version(k) for k in ("ejabberd", "prosody") if installed(k)}
     document = {"machine": info, **result}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -207,6 +207,40 @@ def markdown(document: dict[str, Any]) -> str:
             *ratio_lines,
             "",
         ]
+    out += _peer_ratios(rows)
     for e in document.get("errors", []):
         out.append(f"**error** {e['scenario']} on {e['target']}: {e['error']}")
     return "\n".join(out)
+
+
+def _peer_ratios(rows: list[Row]) -> list[str]:
+    """Knock as ratios to the XMPP peers measured in the same run (they store nothing)."""
+    peers = [p for p in ("ejabberd", "prosody") if any(r["target"] == p for r in rows)]
+    if not peers:
+        return []
+    lines = [
+        "### Knock ÷ XMPP peers (same run; the peers keep no archive, Knock stores every "
+        "message; lower is better except knee)",
+        "",
+        "| scenario | peer | p50 | p99 | CPU/delivery | knee |",
+        "|---|---|---|---|---|---|",
+    ]
+    for peer in peers:
+        for scenario in ("group100-steady", "group1000-fanout"):
+            k, p = _first(rows, scenario, "knock"), _first(rows, scenario, peer)
+            if k and p:
+                lines.append(
+                    f"| {scenario} | {peer} | {_ratio(k['p50_ms'], p['p50_ms'])} | "
+                    f"{_ratio(k['p99_ms'], p['p99_ms'])} | "
+                    f"{_ratio(k['cpu_us_per_delivery'], p['cpu_us_per_delivery'])} | - |"
+                )
+        k, p = (
+            _first(rows, "group100-saturation", "knock"),
+            _first(rows, "group100-saturation", peer),
+        )
+        if k and p:
+            lines.append(
+                f"| group100-saturation | {peer} | - | - | - | "
+                f"{_ratio(k.get('knee_msgs_per_s'), p.get('knee_msgs_per_s'))} |"
+            )
+    return [*lines, ""]

@@ -1,0 +1,1 @@
+"""Prosody and ejabberd beside Knock (``python -m bench --peers``)."""
