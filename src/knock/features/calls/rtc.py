@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiortc.rtcicetransport
-from aioice import Candidate, Connection
+from aioice import Candidate, Connection, TransportPolicy
 from aioice.candidate import candidate_foundation, candidate_priority
 from aioice.ice import StunProtocol
 from aiortc import RTCConfiguration, RTCIceServer
@@ -104,6 +104,8 @@ class ConfiguredIceConnection(Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.knock_policy = _host_policy.get()
+        # Relay-only (RFC 9429 3.5.3) gathers no host candidates, configured or not.
+        self._relay_only = kwargs.get("transport_policy") == TransportPolicy.RELAY
 
     # aioice's signature, overridden: hence a ``timeout`` parameter.
     async def get_component_candidates(
@@ -113,10 +115,8 @@ class ConfiguredIceConnection(Connection):
         timeout: int = 5,  # noqa: ASYNC109
     ) -> list[Candidate]:
         policy = self.knock_policy
-        if policy is None:
+        if policy is None or self._relay_only:
             return await super().get_component_candidates(component, addresses, timeout)
-        # The media server never uses the relay-only transport policy (under which aioice
-        # passes no addresses), so configured addresses simply replace the interface list.
         chosen = list(policy.addresses) or addresses
         hosts = [await self._bind_host(component, address, policy) for address in chosen]
         self._protocols += hosts

@@ -67,9 +67,9 @@ class ToneTrack(MediaStreamTrack):
 class Client:
     """One participant's browser, played by aiortc: sends a tone, records what it hears."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, configuration: RTCConfiguration | None = None) -> None:
         self.name = name
-        self.peer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.peer = RTCPeerConnection(configuration or RTCConfiguration(iceServers=[]))
         self.peer.addTrack(ToneTrack(TONES[name]))
         self.heard: list[npt.NDArray[np.int16]] = []
         self.more = asyncio.Event()
