@@ -36,6 +36,9 @@ ATTEMPTS = 4  # a message is tried this often before its client gives up
 SURGE_POOL = 1024  # connections: enough that the server, not the generator, sees the surge
 RECOVERED_FOR_S = 5  # p99 back under the threshold for this many seconds in a row
 DRAIN_MAX_S = 15.0
+# "Back to normal": delivery p99 under this (5 times the knee's 100 ms; the shared machine's
+# neighbours alone push a calm Knock's p99 to a few hundred ms).
+RECOVERED_P99_MS = 500.0
 
 
 @dataclass
@@ -240,8 +243,7 @@ async def surge(target: Target, options: Options) -> list[dict[str, Any]]:
         lat_by_phase[out.phase] += latencies.get(key, [])
     phases = [_phase_row(p, by_phase[p], lat_by_phase[p]) for p in ("before", "surge", "after")]
     timeline = _timeline(outcomes, latencies, t0)
-    baseline = phases[0]["p99_ms"]
-    limit_ms = max(250.0, 2 * baseline) if baseline == baseline else 250.0
+    limit_ms = RECOVERED_P99_MS
     stored_set = set(stored)
     return [
         {
