@@ -105,7 +105,9 @@ def build_node(settings: Settings) -> Node:
     media = MediaLibrary(
         db, settings, media_store, media_scratch, album_access=albums_actions.may_see_album_media
     )
-    messages = Messages(db, settings, media)
+    messages = Messages(
+        db, settings, media, remove_from_albums=albums_actions.remove_message_items_txn
+    )
     receipt_coalescer = ReceiptCoalescer(db, settings.receipt_coalesce_ms)
     receipts = Receipts(db, settings, receipt_coalescer)
     gateway = Gateway(db, accounts, pump, registry, settings)

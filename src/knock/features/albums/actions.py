@@ -71,6 +71,30 @@ async def may_see_album_media(session: AsyncSession, user_id: str, media_id: str
     return False
 
 
+async def remove_message_items_txn(txn: Transaction, message_ids: list[str]) -> None:
+    """Take the items made from these messages (being recalled) out of every album, with an
+    ``item_removed`` each, before the messages' files go. The album rows are not locked or
+    touched: the recall holds the message's lock, and an add from that message takes the
+    album's lock first, so taking both here could deadlock."""
+    for item in await repo.items_from_messages(txn.session, message_ids):
+        album = await repo.album_by_id(txn.session, item.album_id)
+        if album is not None:
+            await _remove_item_txn(txn, album, item, touch=False)
+
+
+async def _remove_item_txn(
+    txn: Transaction, album: Album, item: AlbumItem, *, touch: bool = True
+) -> None:
+    held = [item.media_id] + ([item.voice_media_id] if item.voice_media_id else [])
+    await release_media_txn(txn.session, held)
+    await repo.delete_item_txn(txn.session, item.id)
+    if touch:
+        await repo.update_album_txn(txn.session, album, updated_at=utcnow())
+    out = (await album_outs(txn.session, [album]))[0]
+    event = AlbumUpdated(album=out, change="item_removed", item_id=item.id)
+    txn.emit(event, album_audience(album))
+
+
 def check_may_change_album(album: Album, member: OrgMember) -> None:
     if album.owner_id != member.user_id and not is_admin(member):
         raise Forbidden("Only the album's owner and the team's admins may do this.")
@@ -372,8 +396,4 @@ class Albums:
         """The item goes; its files stay while anything else holds them."""
         async with self._db.transaction() as txn:
             album, item = await self._item_for_change_txn(txn, user_id, album_id, item_id)
-            held = [item.media_id] + ([item.voice_media_id] if item.voice_media_id else [])
-            await release_media_txn(txn.session, held)
-            await repo.delete_item_txn(txn.session, item.id)
-            await repo.update_album_txn(txn.session, album, updated_at=utcnow())
-            await self._changed_txn(txn, album, "item_removed", item.id)
+            await _remove_item_txn(txn, album, item)

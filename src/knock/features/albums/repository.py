@@ -152,3 +152,14 @@ async def albums_holding(session: AsyncSession, media_id: str) -> list[Album]:
         .distinct()
     )
     return list(rows.scalars())
+
+
+async def items_from_messages(session: AsyncSession, message_ids: list[str]) -> list[AlbumItem]:
+    if not message_ids:
+        return []
+    rows = await session.execute(
+        select(AlbumItem)
+        .where(AlbumItem.source_message_id.in_(message_ids))
+        .order_by(AlbumItem.album_id, AlbumItem.id)
+    )
+    return list(rows.scalars())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import orjson
@@ -172,11 +173,27 @@ async def senders_between(
     return await repo.senders_between(session, ranges)
 
 
+# (transaction, message ids) -> take these messages' photos out of every album, announcing
+# it. Albums provide it; main.py passes it in (albums import messages, not the reverse).
+RemoveFromAlbums = Callable[[Transaction, list[str]], Awaitable[None]]
+
+
+async def _no_albums(txn: Transaction, message_ids: list[str]) -> None:
+    return None
+
+
 class Messages:
-    def __init__(self, db: Database, settings: Settings, media: MediaLibrary) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        media: MediaLibrary,
+        remove_from_albums: RemoveFromAlbums = _no_albums,
+    ) -> None:
         self._db = db
         self._settings = settings
         self._media = media
+        self._remove_from_albums = remove_from_albums
 
     def _check_text(self, text: str) -> None:
         if len(text) > self._settings.max_text_chars:
@@ -388,6 +405,7 @@ class Messages:
                 await repo.update_message_txn(
                     txn.session, message, text="", mentions="[]", recalled=True
                 )
+                await self._remove_from_albums(txn, [message.id])
                 gone.extend(await detach_media_txn(txn.session, [message.id]))
                 recalled = await self._updated_txn(txn, user_id, message)
                 # Content removed means removed from the event log too: earlier frames get

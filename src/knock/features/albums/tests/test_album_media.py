@@ -87,8 +87,13 @@ async def test_a_message_photo_outlives_its_album_item_and_a_recall_takes_it_fro
     other = expect(await cat.post(f"/orgs/{org_id}/albums", {"title": "Again"}), 201)
     sent = await send(ann, group, type="image", media_ids=[await photo(ann)])
     sent_id = sent["media"][0]["id"]
-    expect(await add(bob, other["id"], message_id=sent["id"]), 201)
+    taken = expect(await add(bob, other["id"], message_id=sent["id"]), 201)
     expect(await ann.post(f"/messages/{sent['id']}/recall"), 200)
+    (removed,) = [
+        f for f, _ in await logged_events(app, "album.updated") if f["change"] == "item_removed"
+    ][-1:]
+    assert (removed["item_id"], removed["album"]["id"]) == (taken["id"], other["id"])
+    assert removed["album"]["item_count"] == 0
     assert expect(await cat.get(f"/albums/{other['id']}"), 200)["item_count"] == 0
     assert expect(await cat.get(f"/albums/{other['id']}/items"), 200)["items"] == []
     assert (await cat.get(f"/media/{sent_id}")).status_code == 404
