@@ -2,6 +2,7 @@ import '@fontsource-variable/inter';
 import './styles/base.css';
 import './styles/layout.css';
 import './styles/chat.css';
+import './styles/calls.css';
 import './styles/media.css';
 import './styles/office.css';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';

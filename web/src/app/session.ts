@@ -22,6 +22,7 @@ export class Session {
   private readonly connection: RealtimeConnection;
   private status: ConnectionStatus = 'connecting';
   private readonly statusListeners = new Set<StatusListener>();
+  private readonly eventListeners = new Set<(event: ServerEvent) => void>();
   private readonly loadingOlder = new Set<string>();
   private readonly fetchingConversations = new Set<string>();
   private readonly pendingReads = new Map<string, number>();
@@ -162,6 +163,12 @@ export class Session {
     return () => this.statusListeners.delete(listener);
   }
 
+  /** Every event after the store has taken it (for parts that keep their own state: calls). */
+  onEvent(listener: (event: ServerEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
   reconnectNow(): void {
     this.connection.reconnectNow();
   }
@@ -178,6 +185,7 @@ export class Session {
       if (!state.conversations[convId]) void this.fetchConversation(convId);
     }
     this.store.dispatch({ kind: 'event', event });
+    for (const listener of this.eventListeners) listener(event);
     switch (event.type) {
       case 'member.joined':
         if (state.members[event.conversation_id]) void this.loadMembers(event.conversation_id);

@@ -1,3 +1,4 @@
+import { callsEn } from './calls';
 import { officeEn } from './office';
 
 // English strings. Keys are grouped by screen; `{name}` marks a value filled in at run time.
@@ -249,6 +250,7 @@ export const en = {
   'common.loading': 'Loading…',
   'common.cancel': 'Cancel',
   ...officeEn,
+  ...callsEn,
 } as const;
 
 export type MessageKey = keyof typeof en;

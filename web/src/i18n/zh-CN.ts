@@ -1,4 +1,5 @@
 import type { MessageKey } from './en';
+import { callsZh } from './calls';
 import { officeZh } from './office';
 
 // 简体中文。每个键都必须有译文：缺一个，类型检查就会失败。
@@ -250,4 +251,5 @@ export const zhCN: Record<MessageKey, string> = {
   'common.loading': '加载中…',
   'common.cancel': '取消',
   ...officeZh,
+  ...callsZh,
 };

@@ -7,6 +7,7 @@ import { navigate } from '../app/router';
 import { useI18n } from '../i18n';
 import { Avatar } from '../ui/Avatar';
 import { conversationTitle } from '../ui/conversation';
+import { CallBar, CallButton } from './CallBar';
 import { Composer, type ComposerMode } from './Composer';
 import { GroupInfo } from './GroupInfo';
 import { MessageList } from './MessageList';
@@ -76,6 +77,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
             </h1>
             <p className="chat-subtitle">{subtitle}</p>
           </div>
+          <CallButton conversationId={conv.id} />
           <button
             type="button"
             className="icon-button"
@@ -87,6 +89,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
             <Info size={22} aria-hidden="true" />
           </button>
         </header>
+        <CallBar conversationId={conv.id} names={names} />
         <MessageList
           conversation={conv}
           names={names}

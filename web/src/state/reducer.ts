@@ -173,6 +173,10 @@ function applyEvent(state: ChatState, event: ServerEvent): ChatState {
     }
     case 'receipt.updated':
       return applyReceipts(state, event.conversation_id, event.receipts);
+    case 'call.started':
+    case 'call.updated':
+    case 'call.ended':
+      return state; // calls live in the call controller (app/callSession.ts)
     case 'org.member_joined':
     case 'org.member_updated':
     case 'org.member_removed':
