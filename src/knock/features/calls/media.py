@@ -57,8 +57,8 @@ OnGone = Callable[[str, str], Awaitable[None]]
 JITTER_FRAMES = 5
 # A queue that stays longer than this for BACKLOG_TICKS ticks in a row (a sender whose clock
 # runs a little fast, or the tail of a burst) loses one frame, so the delay it adds settles
-# back to at most JITTER_TARGET frames (40 ms) instead of staying at JITTER_FRAMES.
-JITTER_TARGET = 2
+# back to at most JITTER_TARGET frames (20 ms) instead of staying at JITTER_FRAMES.
+JITTER_TARGET = 1
 BACKLOG_TICKS = 25
 # Mixed frames waiting for a participant's encoder (60 ms): a peer that stops reading loses
 # its oldest audio instead of holding anything up.

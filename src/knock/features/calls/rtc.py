@@ -118,8 +118,10 @@ class ConfiguredIceConnection(Connection):
         if policy is None or self._relay_only:
             return await super().get_component_candidates(component, addresses, timeout)
         chosen = list(policy.addresses) or addresses
-        hosts = [await self._bind_host(component, address, policy) for address in chosen]
-        self._protocols += hosts
+        hosts = []
+        for address in chosen:
+            hosts.append(await self._bind_host(component, address, policy))
+            self._protocols.append(hosts[-1])  # so that close() closes it, even after a failure
         # STUN and TURN candidates: aioice's own code, with no host sockets left for it to bind.
         others = await super().get_component_candidates(component, [], timeout)
         return [p.local_candidate for p in hosts] + others
