@@ -193,6 +193,7 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     api.include_router(conversations_routes.build_router(node.conversations, current_viewer))
     api.include_router(messages_routes.build_router(node.messages, current_viewer))
     api.include_router(media_routes.build_router(node.media, current_viewer))
+    api.include_router(albums_routes.build_router(node.albums, current_viewer))
     api.include_router(receipts_routes.build_router(node.receipts, current_viewer))
     api.include_router(
         approvals_routes.build_router(
@@ -209,7 +210,6 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
         """Liveness for load balancers and scripts: answers while the process serves."""
         return {"status": "ok"}
 
-    api.include_router(albums_routes.build_router(node.albums, current_viewer))
     web = WebClient(static_dir)
     app.add_api_route("/{path:path}", web.serve, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_middleware(RefuseNul)
