@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 WEB_STAMP := web/node_modules/.knock-installed
 STATIC := src/knock/static/index.html
 
-.PHONY: run test lint fmt bench bench-full web deps migrate e2e unit clean
+.PHONY: run test lint fmt bench bench-full bench-mixer web deps migrate e2e unit clean
 
 run: web ## install what is missing, build the client, migrate, serve on 127.0.0.1:8000
 	$(UV) run knock migrate
@@ -47,6 +47,9 @@ bench: deps ## the quick benchmark run (under 5 minutes)
 
 bench-full: deps
 	$(UV) run python -m bench
+
+bench-mixer: deps ## voice-conference mixer: capacity per core and added latency
+	$(UV) run python -m bench.mixer --quick
 
 clean:
 	rm -rf var src/knock/static web/generated web/src/api/generated
