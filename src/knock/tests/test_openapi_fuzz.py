@@ -37,6 +37,12 @@ async def signed_in_world(http: httpx.AsyncClient) -> tuple[dict[str, str], dict
     message = await send_text(owner, conversation_id, "hello")
     await send_text(member, conversation_id, "hi")
     code = expect(await owner.post(f"/orgs/{org_id}/invites", {}), 201)["code"]
+    templates = expect(await owner.get(f"/orgs/{org_id}/approval-templates"), 200)["items"]
+    general = next(t["id"] for t in templates if t["builtin"] == "general")
+    values = {"title": "Chairs", "details": "Two"}
+    approval = {"template_id": general, "client_request_id": "fuzz", "values": values}
+    approval_id = expect(await member.post(f"/orgs/{org_id}/approvals", approval), 201)["id"]
+    department = expect(await owner.post(f"/orgs/{org_id}/departments", {"name": "Ops"}), 201)
     album_id = expect(await owner.post(f"/orgs/{org_id}/albums", {"title": "Team"}), 201)["id"]
     spare = expect(
         await http.post(
@@ -51,6 +57,9 @@ async def signed_in_world(http: httpx.AsyncClient) -> tuple[dict[str, str], dict
         "message_id": message["id"],
         "user_id": member.id,
         "code": code,
+        "template_id": general,
+        "approval_id": approval_id,
+        "department_id": department["id"],
         "album_id": album_id,
     }
     return tokens, ids

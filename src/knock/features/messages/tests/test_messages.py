@@ -39,6 +39,7 @@ MESSAGE_FIELDS = {
     "burn_after_s",
     "burn_expires_at",
     "burned",
+    "approval_id",
 }
 
 
