@@ -80,10 +80,16 @@ class DingEscalation:
 
     async def claim_due(self, now: datetime) -> list[Claim]:
         """Lease the due steps to this node; committed when this returns."""
+        # Looked for outside a write transaction: most passes find nothing, and on SQLite
+        # a write transaction would take the database's write lock every poll.
+        async with self._db.read() as session:
+            due = await repo.due_recipients(session, now, self._batch)
+        if not due:
+            return []
         lease_until = now + timedelta(seconds=self._settings.ding_lease_s)
         claims = []
         async with self._db.transaction() as txn:
-            for ding_id, user_id in await repo.due_recipients(txn.session, now, self._batch):
+            for ding_id, user_id in due:
                 owner = f"{self._node}.{new_id()}"
                 if not await repo.claim_txn(txn.session, ding_id, user_id, owner, now, lease_until):
                     continue  # another node got there first

@@ -187,7 +187,8 @@ async def due_recipients(session: AsyncSession, now: datetime, limit: int) -> li
             DingRecipient.confirmed_at.is_(None),
             (DingRecipient.lease_until.is_(None)) | (DingRecipient.lease_until < now),
         )
-        .order_by(DingRecipient.next_step_at)
+        # One order on every node: claims lock rows in it, so they never deadlock.
+        .order_by(DingRecipient.next_step_at, DingRecipient.ding_id, DingRecipient.user_id)
         .limit(limit)
     )
     return [(ding_id, user_id) for ding_id, user_id in rows]

@@ -4,11 +4,16 @@ the limits (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+import time_machine
+from sqlalchemy import select
 
+from knock.core.clock import utcnow
+from knock.features.ding.models import DingStep
 from knock.testing import Member, create_group, expect, logged_events, send_text, team
 
 
@@ -209,3 +214,31 @@ async def test_admins_set_the_teams_ladder_and_members_read_it(
     ding = expect(await ann.post(f"/orgs/{org}/dings", ding_body(bob)), 201)
     (entry,) = ding["recipients"]
     assert entry["next_step"] == "email"
+
+
+async def test_without_smtp_and_gateway_the_steps_are_passed_over(
+    http: httpx.AsyncClient, app: Any
+) -> None:
+    """This server has neither: the ladder ends quietly and says what it could not do."""
+    start = utcnow()
+    with time_machine.travel(start, tick=False) as clock:
+        org, (ann, bob) = await team(http, "Ann", "Bob")
+        settings = expect(await ann.get(f"/orgs/{org}/ding-settings"), 200)
+        assert (settings["email_available"], settings["gateway_available"]) == (False, False)
+        ding = expect(await ann.post(f"/orgs/{org}/dings", ding_body(bob)), 201)
+        clock.move_to(start + timedelta(seconds=301))
+        assert await app.state.node.ding_escalation.run_once() == 1
+        (entry,) = expect(await ann.get(f"/dings/{ding['id']}"), 200)["recipients"]
+        assert (entry["last_step"], entry["next_step"]) == ("in_app", "gateway")
+        clock.move_to(start + timedelta(seconds=901))
+        assert await app.state.node.ding_escalation.run_once() == 1
+        clock.move_to(start + timedelta(days=1))
+        assert await app.state.node.ding_escalation.run_once() == 0
+    (entry,) = expect(await ann.get(f"/dings/{ding['id']}"), 200)["recipients"]
+    assert (entry["last_step"], entry["next_step"]) == ("in_app", None)
+    async with app.state.node.db.read() as session:
+        steps = (await session.execute(select(DingStep.step, DingStep.outcome))).all()
+    assert sorted(tuple(s) for s in steps) == [
+        ("email", "not_configured"),
+        ("gateway", "not_configured"),
+    ]
