@@ -2,6 +2,7 @@
 // loaders that fill the store over HTTP. Created at sign-in, stopped at sign-out.
 
 import type { QueryClient } from '@tanstack/react-query';
+import { albumKeys } from '../albums/api';
 import { api } from '../api/endpoints';
 import { ApiError } from '../api/http';
 import type { ServerEvent, User } from '../api/types';
@@ -190,6 +191,9 @@ export class Session {
       case 'member.joined':
         if (state.members[event.conversation_id]) void this.loadMembers(event.conversation_id);
         if (!state.conversations[event.conversation_id]) void this.fetchConversation(event.conversation_id);
+        break;
+      case 'album.updated':
+        void this.queryClient.invalidateQueries({ queryKey: albumKeys.all });
         break;
       case 'receipt.updated':
         void this.queryClient.invalidateQueries({ queryKey: ['receipts', event.conversation_id] });

@@ -1,5 +1,5 @@
 import { X } from 'lucide-react';
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import type { Media } from '../api/types';
 import { useI18n } from '../i18n';
 import { useMediaUrl } from './useMediaUrl';
@@ -12,10 +12,12 @@ interface Props {
   /** Burn-after-reading content while the page is not watched. */
   hidden?: boolean;
   onClose: () => void;
+  /** More under the caption (the album viewer's caption editor). */
+  children?: ReactNode;
 }
 
 /** Full screen on a native <dialog>: the photo, its voice playing at once, the caption. Esc closes. */
-export function MediaViewer({ image, voice, caption, hidden, onClose }: Props) {
+export function MediaViewer({ image, voice, caption, hidden, onClose, children }: Props) {
   const { t } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -26,6 +28,21 @@ export function MediaViewer({ image, voice, caption, hidden, onClose }: Props) {
       dialog?.close();
       previous?.focus?.();
     };
+  }, []);
+
+  // Esc is taken before the browser turns it into a close request: browsers may group modal
+  // dialogs opened one from another (an album, then this) and close both at once.
+  const close = useRef(onClose);
+  close.current = onClose;
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      e.preventDefault();
+      e.stopPropagation();
+      close.current();
+    };
+    document.addEventListener('keydown', onKey, true);
+    return () => document.removeEventListener('keydown', onKey, true);
   }, []);
   return (
     <dialog
@@ -42,9 +59,10 @@ export function MediaViewer({ image, voice, caption, hidden, onClose }: Props) {
         <X size={24} aria-hidden="true" />
       </button>
       <div className="viewer-stage">{image && <FullImage media={image} />}</div>
-      {(voice || caption) && (
+      {(voice || caption || children) && (
         <div className="viewer-footer">
           {caption && <p className="viewer-caption">{caption}</p>}
+          {children}
           {voice && <VoicePlayer media={voice} autoPlay large />}
         </div>
       )}

@@ -107,7 +107,7 @@ export const MessageItem = memo(function MessageItem({ message, conversation, na
               <BurnContent burn={message.burn_after_s != null}>
                 {(hidden) => (
                   <>
-                    {message.media && message.media.length > 0 && <MediaView media={message.media} caption={message.text} hidden={hidden} />}
+                    {message.media && message.media.length > 0 && <MediaView media={message.media} caption={message.text} hidden={hidden} message={message} orgId={conversation.org_id} />}
                     {message.text && (
                       <div className="msg-text" data-testid="message-text">
                         <Markdown text={message.text} mentions={mentionTargets} meId={session.me.id} />

@@ -7,6 +7,7 @@ import { useSession } from '../app/context';
 import { isAdmin, useDepartments, useOrgMembers } from '../app/orgs';
 import { navigate } from '../app/router';
 import { useI18n } from '../i18n';
+import { AlbumsCard } from '../albums/AlbumsCard';
 import { Avatar } from '../ui/Avatar';
 import { errorText } from '../ui/format';
 
@@ -74,6 +75,7 @@ export function TeamScreen({ org }: { org: Org }) {
         <div className="page-col">
           {admin ? <InviteCard org={org} /> : <p className="notice">{t('team.onlyAdminsInvite')}</p>}
           {admin && <DepartmentForm org={org} />}
+          <AlbumsCard org={org} />
         </div>
 
         <section className="card page-col-wide" aria-labelledby="team-members">

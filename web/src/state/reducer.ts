@@ -130,6 +130,8 @@ function applyEvent(state: ChatState, event: ServerEvent): ChatState {
       return storeMessage(state, event.message);
     case 'message.burned':
       return burnMessage(state, event.conversation_id, event.message_id);
+    case 'album.updated':
+      return state; // albums live in the query cache (albums/hooks.ts)
     case 'conversation.created': {
       // The same frame goes to every member, so the peer of a dm is found from member_ids.
       const incoming = event.conversation;

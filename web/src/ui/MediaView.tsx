@@ -1,6 +1,7 @@
-import { ImageOff, Mic } from 'lucide-react';
+import { FolderPlus, ImageOff, Mic } from 'lucide-react';
 import { useState } from 'react';
-import type { Media } from '../api/types';
+import { SaveToAlbumDialog } from '../albums/SaveToAlbumDialog';
+import type { Media, Message } from '../api/types';
 import { useI18n } from '../i18n';
 import { clockText } from '../media/burn';
 import { MediaViewer } from '../media/MediaViewer';
@@ -12,15 +13,20 @@ interface Props {
   caption: string;
   /** Burn-after-reading content while the page is not watched: blurred, here and full screen. */
   hidden?: boolean;
+  /** The message showing it: its photo can then be saved to an album (not burn messages). */
+  message?: Message;
+  orgId?: string;
 }
 
 /**
  * A message's photo and voice: a voice message plays in the bubble; a photo (with its voice,
  * for a voice photo) opens full screen, where the voice plays at once.
  */
-export function MediaView({ media, caption, hidden }: Props) {
+export function MediaView({ media, caption, hidden, message, orgId }: Props) {
   const { t } = useI18n();
   const [viewing, setViewing] = useState(false);
+  const [saving, setSaving] = useState(false);
+  const savable = message && orgId && message.burn_after_s == null && (message.type === 'image' || message.type === 'voice_photo');
   const image = media.find((m) => m.kind === 'image') ?? null;
   const voice = media.find((m) => m.kind === 'audio') ?? null;
   return (
@@ -44,7 +50,16 @@ export function MediaView({ media, caption, hidden }: Props) {
       ) : (
         voice && <VoicePlayer media={voice} />
       )}
-      {viewing && <MediaViewer image={image} voice={voice} caption={caption} hidden={hidden} onClose={() => setViewing(false)} />}
+      {viewing && (
+        <MediaViewer image={image} voice={voice} caption={caption} hidden={hidden} onClose={() => setViewing(false)}>
+          {savable && (
+            <button type="button" className="button button-secondary viewer-action" onClick={() => setSaving(true)}>
+              <FolderPlus size={18} aria-hidden="true" /> {t('albums.saveTo')}
+            </button>
+          )}
+        </MediaViewer>
+      )}
+      {saving && message && orgId && <SaveToAlbumDialog message={message} orgId={orgId} onClose={() => setSaving(false)} />}
     </div>
   );
 }
