@@ -27,7 +27,7 @@ from knock.features.approvals.cards import ApprovalCards
 from knock.features.approvals.events import ApprovalCreated, ApprovalUpdated
 from knock.features.approvals.flow import OrgChart, resolve_flow
 from knock.features.approvals.forms import check_values, computed_values
-from knock.features.approvals.models import Approval
+from knock.features.approvals.models import Approval, ApprovalApprover, ApprovalStep
 from knock.features.approvals.rounds import (
     approval_outs,
     lay_round_txn,
@@ -230,11 +230,11 @@ class Approvals:
                 )
             steps = await round_steps(session, approval)
             step, approvers = next((s, a) for s, a in steps if s.position == approval.current_step)
+            present = await members_among(session, approval.org_id, [a.user_id for a in approvers])
             mine = next((a for a in approvers if a.user_id == viewer.user_id), None)
             if mine is None:
-                raise Forbidden(
-                    "You are not an approver of the current step.", code="not_your_turn"
-                )
+                mine = await self._stand_in_txn(txn, approval, step, approvers, present, viewer)
+                present.add(viewer.user_id)
             if mine.decision is not None or step.status != "pending":
                 raise Conflict("You have already decided this step.", code="already_decided")
             now = utcnow()
@@ -251,7 +251,7 @@ class Approvals:
             if decision == "rejected":
                 step.status = "rejected"
                 self._close(approval, steps, "rejected", now)
-            elif step_done(step, approvers):
+            elif step_done(step, approvers, present):
                 step.status = "approved"
                 following = next_step(steps, step.position)
                 if following is None:
@@ -263,6 +263,35 @@ class Approvals:
                     await self._cards.post_txn(txn, approval, first=False)
             await session.flush()
             return await self._updated_txn(txn, approval)
+
+    @staticmethod
+    async def _stand_in_txn(
+        txn: Transaction,
+        approval: Approval,
+        step: ApprovalStep,
+        approvers: list[ApprovalApprover],
+        present: set[str],
+        viewer: Viewer,
+    ) -> ApprovalApprover:
+        """An owner or admin decides a step none of whose undecided approvers is still in
+        the team (they left after it was routed); else 403."""
+        member = await access_org(txn.session, viewer.user_id, approval.org_id)
+        waiting = [a for a in approvers if a.decision is None and a.user_id in present]
+        if waiting or not is_admin(member):
+            raise Forbidden("You are not an approver of the current step.", code="not_your_turn")
+        stand_in = ApprovalApprover(
+            approval_id=approval.id,
+            round=approval.round,
+            position=step.position,
+            user_id=viewer.user_id,
+            decision=None,
+            comment="",
+            decided_at=None,
+        )
+        await repo.add_round_txn(txn.session, [], [stand_in])
+        approvers.append(stand_in)
+        step.fallback = True
+        return stand_in
 
     @staticmethod
     def _close(approval: Approval, steps: list[Any], status: str, now: Any) -> None:

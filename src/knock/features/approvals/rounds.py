@@ -51,10 +51,13 @@ async def lay_round_txn(session: AsyncSession, approval: Approval, flow: Resolve
     approval.current_step = current
 
 
-def step_done(step: ApprovalStep, approvers: list[ApprovalApprover]) -> bool:
-    """Whether the approvals so far complete the step (any one, or all of them)."""
+def step_done(step: ApprovalStep, approvers: list[ApprovalApprover], present: set[str]) -> bool:
+    """Whether the approvals so far complete the step: any one, or all of those still in
+    the team (someone who left can no longer approve)."""
     approved = [a for a in approvers if a.decision == "approved"]
-    return bool(approved) if step.mode == "any" else len(approved) == len(approvers)
+    if step.mode == "any" or not approved:
+        return bool(approved)
+    return all(a.decision == "approved" for a in approvers if a.user_id in present)
 
 
 def next_step(

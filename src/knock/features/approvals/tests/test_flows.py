@@ -309,3 +309,44 @@ async def test_all_and_any_modes_and_cc(http: httpx.AsyncClient) -> None:
 
     big = await submit(c.sam, c.org_id, template["id"], {"amount": "1000"})
     assert [s["status"] for s in big["steps"]] == ["pending", "waiting", "waiting"]
+
+
+async def test_admins_stand_in_for_approvers_who_left(http: httpx.AsyncClient) -> None:
+    c = await company(http)
+    template = await builtin(c.sam, c.org_id, "leave")
+    approval = await submit(c.sam, c.org_id, template["id"], leave("2026-12-07", "2026-12-11"))
+    # While Lee is in the team, it is his call, not the admins'.
+    early = await c.ann.post(f"/approvals/{approval['id']}/approve", {})
+    assert (early.status_code, early.json()["error"]["code"]) == (403, "not_your_turn")
+    expect(await c.ann.delete(f"/orgs/{c.org_id}/members/{c.lee.id}"), 204)
+    assert (await c.outsider.post(f"/approvals/{approval['id']}/approve", {})).status_code == 404
+    stood_in = expect(await c.ann.post(f"/approvals/{approval['id']}/approve", {}), 200)
+    first = stood_in["steps"][0]
+    assert (first["status"], first["fallback"]) == ("approved", True)
+    assert [(a["user_id"], a["decision"]) for a in first["approvers"]] == [
+        (c.ann.id, "approved"),
+        (c.lee.id, None),
+    ]
+    assert stood_in["current_step"] == 1
+
+
+async def test_all_waits_only_for_approvers_still_in_the_team(http: httpx.AsyncClient) -> None:
+    c = await company(http)
+    body = {
+        "name": "Both",
+        "fields": [{"key": "what", "label": "What", "type": "text", "required": True}],
+        "flow": {
+            "steps": [
+                {
+                    "name": "Both",
+                    "mode": "all",
+                    "approvers": {"kind": "users", "user_ids": [c.lee.id, c.vic.id]},
+                }
+            ]
+        },
+    }
+    template = expect(await c.ann.post(f"/orgs/{c.org_id}/approval-templates", body), 201)
+    approval = await submit(c.sam, c.org_id, template["id"], {"what": "Desk"})
+    expect(await c.ann.delete(f"/orgs/{c.org_id}/members/{c.vic.id}"), 204)
+    done = expect(await c.lee.post(f"/approvals/{approval['id']}/approve", {}), 200)
+    assert done["status"] == "approved"
