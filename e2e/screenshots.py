@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from e2e.harness import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, ROOT, knock_server
 from e2e.office_screens import capture_office
@@ -306,6 +306,29 @@ def capture_dark(browser: Browser, base: str, data: Dataset, email: str) -> None
     context.close()
 
 
+def capture_call(playwright: Playwright, base: str, data: Dataset, email: str) -> None:
+    """The call bar of a voice call in progress. A browser of its own: the fake microphone
+    (a tone, so the speaking ring shows) is a browser-wide flag."""
+    from e2e.test_calls import media_args, write_tone
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "voice.wav"
+        write_tone(wav, 440.0)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=media_args(wav))
+        context = browser.new_context(viewport=DESKTOP, locale=data.locale, service_workers="block")
+        context.grant_permissions(["microphone"], origin=base)
+        page = context.new_page()
+        sign_in(page, base, email)
+        page.get_by_test_id("conversation-item").filter(has_text=data.group).click()
+        expect(page.get_by_test_id("message").last).to_be_visible()
+        page.get_by_test_id("call-button").click()
+        speaking = page.locator('[data-testid="call-participant"][data-speaking="true"]')
+        expect(speaking).to_have_count(1, timeout=20_000)
+        shoot(page, "desktop-en-call")
+        page.get_by_test_id("call-leave").click()
+        browser.close()
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, knock_server(Path(tmp)) as base:
@@ -317,6 +340,7 @@ def main() -> None:
                 for layout in ("desktop", "phone"):
                     capture(browser, base, data, seeded[data.locale], layout)
             capture_dark(browser, base, EN, seeded[EN.locale][0])
+            capture_call(p, base, EN, seeded[EN.locale][0])
             capture_office(browser, base, shoot)
             browser.close()
 

@@ -36,7 +36,7 @@ from e2e.test_messages import sign_in
 pytestmark = pytest.mark.slow
 
 IN_NAMESPACE = "KNOCK_TEST_CALLS_IN_NETNS"
-SCREENSHOT = ROOT / "docs" / "screenshots" / "desktop-en-call.png"
+SCREENSHOT = ROOT / "docs" / "screenshots" / "desktop-en-call-bar.png"
 # Each page hears the other two tones; their sums, differences and third-order products
 # (which a codec or a limiter make) all fall far from the page's own tone, so energy there
 # means the mixer sent the page its own voice back.
