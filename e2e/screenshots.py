@@ -19,6 +19,7 @@ import httpx
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from e2e.harness import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, ROOT, knock_server
+from e2e.media_screens import capture_media
 from e2e.office_screens import capture_office
 
 OUT = ROOT / "docs" / "screenshots"
@@ -342,6 +343,7 @@ def main() -> None:
             capture_dark(browser, base, EN, seeded[EN.locale][0])
             capture_call(p, base, EN, seeded[EN.locale][0])
             capture_office(browser, base, shoot)
+            capture_media(p, base, shoot)
             browser.close()
 
 

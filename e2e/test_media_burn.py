@@ -283,7 +283,9 @@ def test_burn_message_counts_down_and_burns_on_both_sides(
         ben_page.get_by_test_id("composer").press("Enter")
         ben_log = ben_page.get_by_test_id("messages")
         expect(ben_log.get_by_text(secret)).to_be_visible()
-        expect(ben_log.get_by_test_id("burn-after")).to_have_text("6 sBurns 6 seconds after it is read")
+        expect(ben_log.get_by_test_id("burn-after")).to_have_text(
+            "6 sBurns 6 seconds after it is read"
+        )
 
         # Ann sees a sealed placeholder; opening it starts her countdown.
         ann_log = ann_page.get_by_test_id("messages")
