@@ -5,13 +5,6 @@ import { clockText } from './burn';
 import { captureProblemText } from './problems';
 import { useVoiceRecorder } from './useVoiceRecorder';
 
-/** A file name the server can log; what the clip is comes from its bytes. */
-export function clipName(clip: Blob): string {
-  if (clip.type.includes('mp4')) return 'voice.m4a';
-  if (clip.type.includes('ogg')) return 'voice.ogg';
-  return 'voice.webm';
-}
-
 /** Takes the composer's place while recording a voice message: time, cancel, send. */
 export function VoiceRecordBar({ onSend, onClose }: { onSend: (clip: Blob) => void; onClose: () => void }) {
   const { t } = useI18n();

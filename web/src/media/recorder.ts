@@ -16,6 +16,13 @@ export function pickRecordingType(isTypeSupported: (type: string) => boolean): s
   return RECORDING_TYPES.find((type) => isTypeSupported(type)) ?? null;
 }
 
+/** A file name the server can log; what the clip is comes from its bytes. */
+export function clipName(clip: Blob): string {
+  if (clip.type.includes('mp4')) return 'voice.m4a';
+  if (clip.type.includes('ogg')) return 'voice.ogg';
+  return 'voice.webm';
+}
+
 /** Maps the DOMException names of getUserMedia and MediaRecorder to a problem to explain. */
 export function captureProblem(err: unknown): CaptureProblem {
   const name = (err as { name?: string } | null)?.name ?? '';
