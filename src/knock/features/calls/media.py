@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -83,6 +84,27 @@ def check_offer(offer_sdp: str) -> None:
     media = [line.split()[0] for line in offer_sdp.splitlines() if line.startswith("m=")]
     if media != ["m=audio"]:
         raise OfferRejected("the offer must have exactly one audio stream and nothing else")
+
+
+_OPUS_RTPMAP = re.compile(r"^a=rtpmap:(\d+) opus/48000", re.IGNORECASE | re.MULTILINE)
+
+
+def ask_for_dtx(answer_sdp: str) -> str:
+    """Ask the client to stop sending while its user is silent (Opus DTX, ``usedtx=1`` in our
+    answer's fmtp, RFC 7587): a silent participant then costs the server no decoding at all.
+    A missing frame is silence to the mixer, so nothing else changes."""
+    lines = answer_sdp.split("\r\n")
+    for payload_type in _OPUS_RTPMAP.findall(answer_sdp):
+        fmtp = f"a=fmtp:{payload_type} "
+        at = next((i for i, line in enumerate(lines) if line.startswith(fmtp)), None)
+        if at is None:
+            rtpmap = next(
+                i for i, line in enumerate(lines) if line.startswith(f"a=rtpmap:{payload_type} ")
+            )
+            lines.insert(rtpmap + 1, fmtp + "usedtx=1")
+        elif "usedtx" not in lines[at]:
+            lines[at] += ";usedtx=1"
+    return "\r\n".join(lines)
 
 
 class MixTrack(MediaStreamTrack):
@@ -348,7 +370,10 @@ class ConferenceMedia:
             with rtc.host_policy(self._policy):
                 await peer.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
                 peer.addTrack(person.outgoing)
-                await peer.setLocalDescription(await peer.createAnswer())
+                answer = await peer.createAnswer()
+                await peer.setLocalDescription(
+                    RTCSessionDescription(ask_for_dtx(answer.sdp), answer.type)
+                )
         except rtc.PortRangeExhausted:
             await person.close()
             raise

@@ -20,6 +20,7 @@ from knock.features.calls.media import (
     Conference,
     Participant,
     TickMix,
+    ask_for_dtx,
 )
 from knock.features.calls.mixer import (
     FRAME_SAMPLES,
@@ -239,3 +240,20 @@ def test_a_burst_is_bounded_and_a_standing_backlog_drains() -> None:
         ann.inbox.append(constant(0))
     # The standing queue was trimmed back to the target instead of staying at its full depth.
     assert len(ann.inbox) <= JITTER_TARGET + 1
+
+
+def test_the_answer_asks_the_client_for_dtx_once_per_opus_payload() -> None:
+    browser_like = "\r\n".join(
+        [
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111 0",
+            "a=rtpmap:111 opus/48000/2",
+            "a=fmtp:111 minptime=10;useinbandfec=1",
+            "a=rtpmap:0 PCMU/8000",
+            "",
+        ]
+    )
+    answer = ask_for_dtx(browser_like)
+    assert "a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1\r\n" in answer
+    assert ask_for_dtx(answer) == answer
+    bare = ask_for_dtx("a=rtpmap:96 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n")
+    assert bare == "a=rtpmap:96 opus/48000/2\r\na=fmtp:96 usedtx=1\r\na=rtpmap:0 PCMU/8000\r\n"
