@@ -232,6 +232,14 @@ class Approvals:
             step, approvers = next((s, a) for s, a in steps if s.position == approval.current_step)
             present = await members_among(session, approval.org_id, [a.user_id for a in approvers])
             mine = next((a for a in approvers if a.user_id == viewer.user_id), None)
+            if mine is None and any(
+                a.user_id == viewer.user_id and a.decision is None
+                for s, people in steps
+                if s.position < step.position
+                for a in people
+            ):
+                # An "any" step someone else completed a moment before.
+                raise Conflict("This step has already been decided.", code="already_decided")
             if mine is None:
                 mine = await self._stand_in_txn(txn, approval, step, approvers, present, viewer)
                 present.add(viewer.user_id)

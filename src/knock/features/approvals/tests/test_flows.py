@@ -309,6 +309,11 @@ async def test_all_and_any_modes_and_cc(http: httpx.AsyncClient) -> None:
 
     big = await submit(c.sam, c.org_id, template["id"], {"amount": "1000"})
     assert [s["status"] for s in big["steps"]] == ["pending", "waiting", "waiting"]
+    for approver in (c.lee, c.vic, c.cora):
+        expect(await approver.post(f"/approvals/{big['id']}/approve", {}), 200)
+    late = await c.ann.post(f"/approvals/{big['id']}/approve", {})
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "already_decided")
+    assert await inbox(c.hana, c.org_id, "to_approve") == [big["id"]]
 
 
 async def test_admins_stand_in_for_approvers_who_left(http: httpx.AsyncClient) -> None:
