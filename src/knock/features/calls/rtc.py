@@ -48,7 +48,7 @@ class PortRangeExhausted(KnockError):
     this node holds as many participants as its firewall lets through. 503, try again later."""
 
     status = 503
-    code = "media_ports_exhausted"
+    code = "media_unavailable"
     default_message = "The media server has no free port for another participant right now."
 
     def headers(self) -> dict[str, str]:
