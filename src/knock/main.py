@@ -20,7 +20,6 @@ from knock.core.errors import install_error_handlers
 from knock.core.http import RefuseNul, SecurityHeaders, WebClient
 from knock.features.accounts import routes as accounts_routes
 from knock.features.accounts.actions import Accounts
-from knock.features.conversations import routes as conversations_routes
 from knock.features.albums import actions as albums_actions
 from knock.features.albums import routes as albums_routes
 from knock.features.albums.actions import Albums
@@ -32,6 +31,7 @@ from knock.features.approvals.templates import Templates
 from knock.features.calls import routes as calls_routes
 from knock.features.calls.actions import Calls, NodeIdentity, call_upkeep
 from knock.features.calls.media import ConferenceMedia
+from knock.features.conversations import routes as conversations_routes
 from knock.features.conversations.actions import Conversations
 from knock.features.ding import routes as ding_routes
 from knock.features.ding.actions import Dings
