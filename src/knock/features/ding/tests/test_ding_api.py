@@ -3,6 +3,7 @@ the limits (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -242,3 +243,13 @@ async def test_without_smtp_and_gateway_the_steps_are_passed_over(
         ("email", "not_configured"),
         ("gateway", "not_configured"),
     ]
+
+
+async def test_the_hourly_limit_holds_for_dings_sent_at_the_same_moment(
+    http: httpx.AsyncClient,
+) -> None:
+    org, (ann, bob) = await team(http, "Ann", "Bob")
+    answers = await asyncio.gather(
+        *(ann.post(f"/orgs/{org}/dings", ding_body(bob)) for _ in range(8))
+    )
+    assert sorted(a.status_code for a in answers) == [201] * 5 + [429] * 3
