@@ -156,9 +156,16 @@ async def gone() -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-async def media(gone: list[tuple[str, str]]) -> AsyncIterator[ConferenceMedia]:
+async def spoken() -> list[frozenset[str]]:
+    return []
+
+
+@pytest.fixture
+async def media(
+    gone: list[tuple[str, str]], spoken: list[frozenset[str]]
+) -> AsyncIterator[ConferenceMedia]:
     async def on_speaking(call_id: str, user_ids: frozenset[str]) -> None:
-        pass
+        spoken.append(user_ids)
 
     async def on_gone(call_id: str, user_id: str) -> None:
         gone.append((call_id, user_id))
@@ -180,7 +187,7 @@ async def clients(media: ConferenceMedia) -> AsyncIterator[dict[str, Client]]:
 
 
 async def test_each_hears_the_others_and_not_itself_and_mute_drops_out(
-    media: ConferenceMedia, clients: dict[str, Client]
+    media: ConferenceMedia, clients: dict[str, Client], spoken: list[frozenset[str]]
 ) -> None:
     assert media.participants("call-1") == frozenset(TONES)
     await asyncio.sleep(1.0)  # ICE, DTLS and the first Opus packets
@@ -188,12 +195,16 @@ async def test_each_hears_the_others_and_not_itself_and_mute_drops_out(
     for name, samples in zip(clients, heard, strict=True):
         assert_hears(samples, set(TONES) - {name}, name)
 
+    await until(lambda: media.speaking("call-1") == frozenset(TONES))
+    assert frozenset(TONES) in spoken  # the speaking set went out through on_speaking
+
     media.set_muted("call-1", "cat", True)
     await asyncio.sleep(0.3)
     heard = await asyncio.gather(*(c.listen_for(1.0) for c in clients.values()))
     expected = {"ann": {"bob"}, "bob": {"ann"}, "cat": {"ann", "bob"}}
     for name, samples in zip(clients, heard, strict=True):
         assert_hears(samples, expected[name], name)
+    await until(lambda: bool(spoken) and spoken[-1] == frozenset({"ann", "bob"}))
 
     media.set_muted("call-1", "cat", False)
     await asyncio.sleep(0.3)
