@@ -352,3 +352,48 @@ def test_voice_waveform_is_drawn_from_the_servers_peaks(
         expect(player).to_have_attribute("data-playing", "false", timeout=10_000)
     finally:
         page.context.close()
+
+
+def test_media_screens_have_no_serious_accessibility_findings(
+    server: str, browser: Browser
+) -> None:
+    from e2e.test_accessibility import AXE, axe_violations
+
+    if not AXE.exists():
+        pytest.skip("web/node_modules not installed")
+    with Api(server) as api:
+        ann, ben = api.register("Ann Axemedia"), api.register("Ben Axemedia")
+        org = api.team_with(ann, [ben], "Axe media team")
+        conv = api.conversation(ann, org, [ben])
+        headers = {"Authorization": f"Bearer {ben.token}"}
+        photo = api.http.post(
+            "/media", files={"file": ("p.png", png(), "image/png")}, headers=headers
+        )
+        clip = api.http.post(
+            "/media", files={"file": ("v.wav", voice_like_wav(2.0), "audio/wav")}, headers=headers
+        )
+        ids = [photo.json()["id"], clip.json()["id"]]
+        body = {"type": "voice_photo", "text": "Our stand", "media_ids": ids}
+        api.call(
+            ben, "POST", f"/conversations/{conv}/messages", {"client_msg_id": "axe-vp", **body}
+        )
+        secret = {"client_msg_id": "axe-burn", "text": "Sealed", "burn_after_s": 30}
+        api.call(ben, "POST", f"/conversations/{conv}/messages", secret)
+
+    context = browser.new_context(
+        viewport=PHONE, locale="en-US", bypass_csp=True, service_workers="block"
+    )
+    try:
+        page = context.new_page()
+        sign_in(page, server, ann)
+        page.get_by_test_id("conversation-item").first.click()
+        expect(page.get_by_test_id("voice-photo").locator("img")).to_be_visible()
+        page.get_by_role("button", name="Attachments and options").click()
+        page.get_by_role("button", name="Burn after reading", exact=True).click()
+        expect(page.get_by_test_id("burn-bar")).to_be_visible()
+        assert axe_violations(page) == []
+        page.get_by_role("button", name="Open voice photo").click()
+        expect(page.get_by_test_id("media-viewer").get_by_role("img", name="Photo")).to_be_visible()
+        assert axe_violations(page) == []
+    finally:
+        context.close()
