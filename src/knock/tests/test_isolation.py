@@ -55,7 +55,9 @@ PASSWORD = "correct horse battery"
 def settings_overrides() -> dict[str, Any]:
     # Receipts are sent in the reading transaction, so the WebSocket test can rely on the
     # order of frames instead of waiting for a timer.
-    return {"receipt_coalesce_ms": 0}
+    # The world's call has nobody in it: it must outlive the test (a call nobody joined
+    # ends after the lease).
+    return {"receipt_coalesce_ms": 0, "call_lease_s": 3600}
 
 
 @dataclass(frozen=True)

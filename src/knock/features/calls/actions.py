@@ -345,13 +345,17 @@ class Calls:
 
     async def on_gone(self, call_id: str, user_id: str) -> None:
         """The mixer lost a participant's connection: they left."""
-        if (call_id, user_id) in self._joining:
-            return
+        if (call_id, user_id) not in self._joining:
+            await self._take_out(call_id, user_id)
+
+    async def _take_out(self, call_id: str, user_id: str) -> None:
+        """Someone leaves without asking (connection lost, no longer a member)."""
         async with self._db.transaction() as txn:
             call = await repo.lock_call_txn(txn.session, call_id)
             if call is None:
                 return
             out = await self._leave_txn(txn, call, user_id)
+        await self._media.leave(call_id, user_id)
         if out.status == "ended":
             await self._end_media(call_id)
 
@@ -381,11 +385,14 @@ class Calls:
         line with the database (leaves and ends made on other nodes). Returns how many
         calls it ended."""
         now = utcnow()
-        async with self._db.transaction() as txn:
-            await repo.renew_leases_txn(txn.session, self.node.id, self._lease_from(now))
-        ended = 0
         async with self._db.read() as session:
+            own = await repo.active_calls_of_node(session, self.node.id)
             lapsed = await repo.calls_with_lapsed_lease(session, now, 100)
+        if own:
+            # Only then: an idle node takes no write lock (SQLite has one) every pass.
+            async with self._db.transaction() as txn:
+                await repo.renew_leases_txn(txn.session, self.node.id, self._lease_from(now))
+        ended = 0
         for call_id in lapsed:
             ended += await self._end_if(call_id, lambda call: call.lease_until < now)
         ended += await self._reconcile_media(now)
@@ -408,9 +415,14 @@ class Calls:
             async with self._db.read() as session:
                 call = await repo.call_by_id(session, call_id)
                 present = {p.user_id for p in await repo.present_participants(session, call_id)}
+                outsiders = await repo.present_non_members(session, call_id)
             if call is None or call.status != "active":
                 await self._end_media(call_id)
                 continue
+            for user_id in outsiders:
+                # Removed from the conversation (or the team) while in its call.
+                await self._take_out(call_id, user_id)
+                present.discard(user_id)
             for user_id in self._media.participants(call_id) - present:
                 if (call_id, user_id) not in self._joining:
                     await self._media.leave(call_id, user_id)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knock.features.calls.models import Call, CallParticipant
+from knock.features.conversations.models import ConversationMember
 
 
 async def call_by_id(session: AsyncSession, call_id: str) -> Call | None:
@@ -51,6 +52,24 @@ async def present_participants(session: AsyncSession, call_id: str) -> list[Call
         .where(CallParticipant.call_id == call_id, CallParticipant.left_at.is_(None))
         .order_by(CallParticipant.joined_at, CallParticipant.user_id)
         .execution_options(populate_existing=True)
+    )
+    return list(rows.scalars())
+
+
+async def present_non_members(session: AsyncSession, call_id: str) -> list[str]:
+    """Those in the call who are no longer members of its conversation."""
+    member = exists().where(
+        ConversationMember.conversation_id == Call.conversation_id,
+        ConversationMember.user_id == CallParticipant.user_id,
+    )
+    rows = await session.execute(
+        select(CallParticipant.user_id)
+        .join(Call, Call.id == CallParticipant.call_id)
+        .where(
+            CallParticipant.call_id == call_id,
+            CallParticipant.left_at.is_(None),
+            not_(member),
+        )
     )
     return list(rows.scalars())
 

@@ -18,8 +18,9 @@ from sqlalchemy import update
 
 from knock.core.clock import utcnow
 from knock.core.ids import new_id
-from knock.features.calls.models import Call
+from knock.features.calls.models import Call, CallParticipant
 from knock.features.calls.tests.voice_client import VoiceClient
+from knock.main import create_app
 from knock.testing import Member, create_group, expect, logged_events, team
 
 MAX_PARTICIPANTS = 3
@@ -316,3 +317,64 @@ async def test_who_speaks_arrives_coalesced_over_the_websocket(
     updates = [f for f, _ in await logged_events(app, "call.updated")]
     # Coalesced: a handful of frames, not one per 20 ms audio frame.
     assert len(updates) < 20
+
+
+async def test_a_node_shutting_down_ends_its_calls(settings: Any) -> None:
+    application = create_app(settings)
+    transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50000))
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=transport, base_url="http://t/api/v1") as client,
+    ):
+        org_id, (ann, bob) = await team(client, "Ann", "Bob")
+        group = await create_group(ann, org_id, bob)
+        call = await start(ann, group)
+        async with clients((ann, 440)) as (a,):
+            await a.join(call["id"])
+    # The process is gone, and its calls with it: over, for everyone, with call.ended.
+    again = create_app(settings)
+    async with again.router.lifespan_context(again):
+        async with again.state.node.db.read() as session:
+            stored = await session.get(Call, call["id"])
+        assert stored is not None and stored.status == "ended" and stored.ended_at is not None
+        ended = await logged_events(again, "call.ended")
+        assert [frame["call"]["id"] for frame, _ in ended] == [call["id"]]
+
+
+async def test_a_leave_through_another_node_reaches_this_mixer(
+    app: Any, http: httpx.AsyncClient
+) -> None:
+    org_id, (ann, bob) = await team(http, "Ann", "Bob")
+    group = await create_group(ann, org_id, bob)
+    call = await start(ann, group)
+    calls = app.state.node.calls
+    async with clients((ann, 440), (bob, 660)) as (a, b):
+        await a.join(call["id"])
+        await b.join(call["id"])
+        # Bob's leave was answered by another node: only the database knows.
+        async with app.state.node.db.transaction() as txn:
+            await txn.session.execute(
+                update(CallParticipant)
+                .where(CallParticipant.call_id == call["id"], CallParticipant.user_id == bob.id)
+                .values(left_at=utcnow())
+            )
+        assert calls.mixer_participants(call["id"]) == frozenset({ann.id, bob.id})
+        await calls.upkeep()
+        assert calls.mixer_participants(call["id"]) == frozenset({ann.id})
+
+
+async def test_someone_removed_from_the_group_is_taken_out_of_its_call(
+    app: Any, http: httpx.AsyncClient
+) -> None:
+    org_id, (ann, bob) = await team(http, "Ann", "Bob")
+    group = await create_group(ann, org_id, bob)
+    call = await start(ann, group)
+    calls = app.state.node.calls
+    async with clients((ann, 440), (bob, 660)) as (a, b):
+        await a.join(call["id"])
+        await b.join(call["id"])
+        expect(await ann.delete(f"/conversations/{group}/members/{bob.id}"), 204)
+        await calls.upkeep()
+        assert calls.mixer_participants(call["id"]) == frozenset({ann.id})
+        now = expect(await ann.get(f"/calls/{call['id']}"), 200)
+        assert [p["user_id"] for p in now["participants"]] == [ann.id]
