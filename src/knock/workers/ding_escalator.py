@@ -9,4 +9,9 @@ from knock.workers.periodic import PeriodicJob
 
 
 def ding_escalator(escalation: DingEscalation, interval_s: float) -> PeriodicJob:
-    return PeriodicJob("ding-escalator", interval_s, escalation.run_once, "sent %d DING steps")
+    return PeriodicJob(
+        "ding-escalator",
+        interval_s,
+        escalation.run_once,
+        "handled %d DING steps (sent, failed or passed over)",
+    )
