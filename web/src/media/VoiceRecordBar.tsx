@@ -16,8 +16,12 @@ export function VoiceRecordBar({ onSend, onClose }: { onSend: (clip: Blob) => vo
     void start();
   }, [start]);
 
+  // Once per clip, however often the parent re-renders with a new onSend.
+  const sent = useRef<Blob | null>(null);
   useEffect(() => {
-    if (state.phase === 'recorded') onSend(state.clip);
+    if (state.phase !== 'recorded' || sent.current === state.clip) return;
+    sent.current = state.clip;
+    onSend(state.clip);
   }, [state, onSend]);
 
   useEffect(() => {
