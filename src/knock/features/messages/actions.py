@@ -230,10 +230,16 @@ class Messages:
         digest: str,
     ) -> tuple[MessageOut, bool]:
         session = txn.session
-        conversation, member = await access_conversation(session, user_id, conversation_id)
-        existing = await repo.message_by_client_id(
+        # access_conversation's rule (NotFound unless a member) and the retry lookup in
+        # one round trip: this is the hottest write.
+        if len(conversation_id) > ID_LENGTH:
+            raise NotFound()
+        found = await repo.conversation_for_send(
             session, conversation_id, user_id, body.client_msg_id
         )
+        if found is None:
+            raise NotFound()
+        conversation, member, existing = found
         if existing is not None:
             return await self._replay(session, user_id, existing, digest), False
         if body.reply_to_id is not None:

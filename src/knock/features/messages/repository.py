@@ -47,6 +47,35 @@ async def message_by_client_id(
     ).scalar_one_or_none()
 
 
+async def conversation_for_send(
+    session: AsyncSession, conversation_id: str, sender_id: str, client_msg_id: str
+) -> tuple[Conversation, ConversationMember, Message | None] | None:
+    """The conversation, the sender's membership and the message the sender already sent
+    there with this client_msg_id (a retry), in one query; None if not a member."""
+    row = (
+        await session.execute(
+            select(Conversation, ConversationMember, Message)
+            .join(
+                ConversationMember,
+                and_(
+                    ConversationMember.conversation_id == Conversation.id,
+                    ConversationMember.user_id == sender_id,
+                ),
+            )
+            .outerjoin(
+                Message,
+                and_(
+                    Message.conversation_id == Conversation.id,
+                    Message.sender_id == sender_id,
+                    Message.client_msg_id == client_msg_id,
+                ),
+            )
+            .where(Conversation.id == conversation_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 async def insert_message_txn(session: AsyncSession, message: Message) -> None:
     session.add(message)
     await session.flush()
