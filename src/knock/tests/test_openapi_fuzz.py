@@ -37,6 +37,7 @@ async def signed_in_world(http: httpx.AsyncClient) -> tuple[dict[str, str], dict
     message = await send_text(owner, conversation_id, "hello")
     await send_text(member, conversation_id, "hi")
     code = expect(await owner.post(f"/orgs/{org_id}/invites", {}), 201)["code"]
+    call_id = expect(await owner.post(f"/conversations/{conversation_id}/calls"), 201)["id"]
     templates = expect(await owner.get(f"/orgs/{org_id}/approval-templates"), 200)["items"]
     general = next(t["id"] for t in templates if t["builtin"] == "general")
     values = {"title": "Chairs", "details": "Two"}
@@ -57,6 +58,7 @@ async def signed_in_world(http: httpx.AsyncClient) -> tuple[dict[str, str], dict
         "message_id": message["id"],
         "user_id": member.id,
         "code": code,
+        "call_id": call_id,
         "template_id": general,
         "approval_id": approval_id,
         "department_id": department["id"],
