@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 from knock.core.events import Audience, Event, EventSink, PendingEvent, StoredEvent
 
@@ -38,7 +39,10 @@ class Transaction:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=1 if immediate else 5, max_overflow=0)
+    # The pool's own reset is replaced by _on_reset below.
+    engine = create_async_engine(
+        url, pool_size=1 if immediate else 5, max_overflow=0, pool_reset_on_return=None
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -55,6 +59,14 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+        # The pool would roll back every connection handed back, though our sessions end
+        # each transaction themselves: one more trip to aiosqlite's thread per session.
+        # Only a connection still inside a transaction (an interrupted session) needs it.
+        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     return engine
 
