@@ -35,7 +35,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def knock_server(data_dir: Path, startup_timeout_s: float = 90.0) -> Iterator[str]:
+def knock_server(data_dir: Path, startup_timeout_s: float = 180.0) -> Iterator[str]:
     """Runs `knock serve` on a free port with its own data directory; yields the base URL."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KNOCK_")}
