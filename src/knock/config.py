@@ -190,10 +190,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
 
     max_inflight_requests: int = Field(
-        16, ge=1, le=10_000, description="HTTP requests served at once; more wait in a queue."
+        64, ge=1, le=10_000, description="HTTP requests served at once; more wait in a queue."
     )
     max_queued_requests: int = Field(
-        512, ge=0, le=100_000, description="HTTP requests that may wait; beyond, 503 at once."
+        1024, ge=0, le=100_000, description="HTTP requests that may wait; beyond, 503 at once."
     )
     queue_timeout_ms: int = Field(
         2000, ge=1, le=60_000, description="Longest wait in that queue before 503."
@@ -202,7 +202,7 @@ class Settings(BaseSettings):
         100,
         ge=1,
         le=60_000,
-        description="Once the queue stands (never empty for 0.5 s), the longest wait before 503.",
+        description="Once the queue stands (never empty for 1 s), the longest wait before 503.",
     )
     send_rate_per_user: float = Field(
         20.0, ge=0, le=100_000, description="Messages a second per login session; 0 = no limit."

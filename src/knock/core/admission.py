@@ -49,7 +49,7 @@ from knock.config import Settings
 from knock.core.errors import error_body
 
 # CoDel's interval: how long the queue must stay non-empty before it counts as standing.
-STANDING_QUEUE_S = 0.5
+STANDING_QUEUE_S = 1.0
 # The longest Retry-After an overloaded node asks for.
 MAX_RETRY_AFTER_S = 30
 # A socket refused for lack of room will not find any soon: open sockets last long.
