@@ -224,7 +224,7 @@ class ServerProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 120.0) -> None:
+    def start(self, timeout_s: float = 180.0) -> None:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while it runs
         self.process = subprocess.Popen(
             [sys.executable, "-m", "knock", "serve", "--port", str(self.port)],
@@ -273,8 +273,8 @@ def spawn_server() -> Iterator[Callable[..., ServerProcess]]:
 
     def spawn(env: dict[str, str], port: int | None = None) -> ServerProcess:
         server = ServerProcess(env, port)
+        started.append(server)  # stopped at the end even when it never came up
         server.start()
-        started.append(server)
         return server
 
     yield spawn
