@@ -23,6 +23,7 @@ from knock.features.accounts.actions import Accounts
 from knock.features.albums import actions as albums_actions
 from knock.features.albums import routes as albums_routes
 from knock.features.albums.actions import Albums
+from knock.features.approvals import actions as approvals_actions
 from knock.features.approvals import routes as approvals_routes
 from knock.features.approvals.actions import Approvals
 from knock.features.approvals.cards import ApprovalCards
@@ -103,7 +104,12 @@ def build_node(settings: Settings) -> Node:
     )
     media_store, media_scratch = open_media_store(settings.media_url, settings.data_dir)
     media = MediaLibrary(
-        db, settings, media_store, media_scratch, album_access=albums_actions.may_see_album_media
+        db,
+        settings,
+        media_store,
+        media_scratch,
+        album_access=albums_actions.may_see_album_media,
+        approval_access=approvals_actions.may_see_approval_media,
     )
     messages = Messages(
         db, settings, media, remove_from_albums=albums_actions.remove_message_items_txn

@@ -1,5 +1,6 @@
-"""Deletes uploads that no message took and no album item holds within
-``KNOCK_MEDIA_UNSENT_TTL_S`` (an upload taken out of its last album goes at the next pass),
+"""Deletes uploads that no message took and no album item or approval holds within
+``KNOCK_MEDIA_UNSENT_TTL_S`` (an upload taken out of its last album, or replaced in an
+approval's answers, goes at the next pass),
 so abandoned uploads do not fill the disk or the bucket. Deletes are idempotent: any node may
 run it."""
 

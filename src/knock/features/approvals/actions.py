@@ -22,6 +22,7 @@ from knock.core.events import Audience
 from knock.core.ids import ID_LENGTH, new_id
 from knock.features.accounts.actions import Viewer
 from knock.features.approvals import repository as repo
+from knock.features.approvals.attachments import hold_attachments_txn
 from knock.features.approvals.audit import append_audit_txn, audit_out
 from knock.features.approvals.cards import ApprovalCards
 from knock.features.approvals.events import ApprovalCreated, ApprovalUpdated
@@ -71,6 +72,17 @@ async def access_approval(
     if not participant and not is_admin(member):
         raise NotFound()
     return approval, participant
+
+
+async def may_see_approval_media(session: AsyncSession, user_id: str, media_id: str) -> bool:
+    """Whether an approval the viewer may see holds this file (for GET /media)."""
+    for approval_id in await repo.approvals_holding(session, media_id):
+        try:
+            await access_approval(session, user_id, approval_id)
+        except NotFound:
+            continue
+        return True
+    return False
 
 
 async def check_people(
@@ -202,6 +214,7 @@ class Approvals:
         resolved = await resolve_flow(chart, flow_of(version), {**values, **computed})
         if new:
             await repo.add_approval_txn(session, approval)
+        await hold_attachments_txn(session, approval, fields, values)
         await lay_round_txn(session, approval, resolved)
         known = set((await repo.cc_of(session, [approval.id])).get(approval.id, []))
         await repo.add_cc_txn(session, approval.id, [c for c in resolved.cc_ids if c not in known])

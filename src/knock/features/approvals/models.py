@@ -151,3 +151,17 @@ class ApprovalAudit(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ApprovalMedia(Base):
+    """A file an approval's attachment answers name: held (``media.approval_holds``) so the
+    sweeper of unsent uploads spares it, and served to whoever may see the approval."""
+
+    __tablename__ = "approval_media"
+
+    approval_id: Mapped[str] = mapped_column(
+        ForeignKey("approvals.id", ondelete="CASCADE"), primary_key=True
+    )
+    media_id: Mapped[str] = mapped_column(
+        ForeignKey("media.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knock.features.approvals.models import (
@@ -13,6 +13,7 @@ from knock.features.approvals.models import (
     ApprovalApprover,
     ApprovalAudit,
     ApprovalCc,
+    ApprovalMedia,
     ApprovalStep,
     ApprovalTemplate,
     ApprovalTemplateVersion,
@@ -277,3 +278,34 @@ async def audit_page(
     if after is not None:
         query = query.where(ApprovalAudit.seq > after)
     return list((await session.execute(query.order_by(ApprovalAudit.seq).limit(limit))).scalars())
+
+
+# -- attachments -------------------------------------------------------------------------
+
+
+async def held_media(session: AsyncSession, approval_id: str) -> set[str]:
+    rows = await session.execute(
+        select(ApprovalMedia.media_id).where(ApprovalMedia.approval_id == approval_id)
+    )
+    return set(rows.scalars())
+
+
+async def hold_media_txn(session: AsyncSession, approval_id: str, media_ids: list[str]) -> None:
+    session.add_all(ApprovalMedia(approval_id=approval_id, media_id=m) for m in media_ids)
+    await session.flush()
+
+
+async def release_media_txn(session: AsyncSession, approval_id: str, media_ids: list[str]) -> None:
+    if media_ids:
+        await session.execute(
+            delete(ApprovalMedia).where(
+                ApprovalMedia.approval_id == approval_id, ApprovalMedia.media_id.in_(media_ids)
+            )
+        )
+
+
+async def approvals_holding(session: AsyncSession, media_id: str) -> list[str]:
+    rows = await session.execute(
+        select(ApprovalMedia.approval_id).where(ApprovalMedia.media_id == media_id)
+    )
+    return list(rows.scalars())

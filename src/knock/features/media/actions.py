@@ -39,9 +39,15 @@ UPLOAD_RATE_WINDOW = timedelta(minutes=1)
 # (session, viewer id, media id) -> may the viewer see an album item holding this file?
 # Albums provide it; main.py passes it in (albums import media, not the reverse).
 AlbumMediaAccess = Callable[[AsyncSession, str, str], Awaitable[bool]]
+# The same question for an approval holding the file (approvals provide it).
+ApprovalMediaAccess = Callable[[AsyncSession, str, str], Awaitable[bool]]
 
 
 async def _no_albums(session: AsyncSession, user_id: str, media_id: str) -> bool:
+    return False
+
+
+async def _no_approvals(session: AsyncSession, user_id: str, media_id: str) -> bool:
     return False
 
 
@@ -89,6 +95,7 @@ class MediaLibrary:
         store: MediaStore,
         scratch: Path,
         album_access: AlbumMediaAccess = _no_albums,
+        approval_access: ApprovalMediaAccess = _no_approvals,
     ) -> None:
         self._db = db
         self._store = store
@@ -96,6 +103,7 @@ class MediaLibrary:
         self._unsent_ttl = timedelta(seconds=settings.media_unsent_ttl_s)
         self._uploads_per_minute = settings.media_uploads_per_minute
         self._album_access = album_access
+        self._approval_access = approval_access
         self.scratch = scratch
         self._processing = asyncio.Semaphore(MAX_CONCURRENT_PROCESSING)
 
@@ -165,16 +173,21 @@ class MediaLibrary:
 
     async def download(self, user_id: str, media_id: str, thumb: bool) -> Download:
         """The file, if the caller may see it: its uploader while it is unattached, then
-        whoever may see the content of the message holding it, and whoever may see an album
-        holding it. Else NotFound."""
+        whoever may see the content of the message holding it, whoever may see an album
+        holding it, and whoever may see an approval holding it. Else NotFound."""
         if len(media_id) > ID_LENGTH:
             raise NotFound()
         async with self._db.read() as session:
             media = await repo.media_by_id(session, media_id)
             if media is None:
                 raise NotFound()
-            if not await _may_see_by_message(session, user_id, media) and not (
-                media.album_holds > 0 and await self._album_access(session, user_id, media.id)
+            if not (
+                await _may_see_by_message(session, user_id, media)
+                or (media.album_holds > 0 and await self._album_access(session, user_id, media.id))
+                or (
+                    media.approval_holds > 0
+                    and await self._approval_access(session, user_id, media.id)
+                )
             ):
                 raise NotFound()
         if thumb:
@@ -251,6 +264,12 @@ async def check_media_for_message_txn(
             # A file is in one place: a burn message must not share one with an album.
             raise Conflict(
                 "media_ids: this upload is in an album; upload it again to send it.",
+                code="media_in_use",
+            )
+        if media.approval_holds > 0:
+            # A recalled or burnt message takes its files along; an approval keeps its own.
+            raise Conflict(
+                "media_ids: this upload is attached to an approval; upload it again to send it.",
                 code="media_in_use",
             )
     by_kind = {found[m].kind: m for m in media_ids}
@@ -342,3 +361,36 @@ async def lock_media_of_message_txn(session: AsyncSession, message_id: str) -> l
     media = await repo.media_of_messages(session, [message_id])
     locked = {m.id: m for m in await repo.lock_media_txn(session, [m.id for m in media])}
     return [locked[m.id] for m in media if m.id in locked]
+
+
+async def check_uploads_for_approval_txn(
+    session: AsyncSession, user_id: str, where_of: dict[str, str]
+) -> None:
+    """The caller's own image uploads that no message holds, for an approval's attachment
+    answers (``where_of``: media id -> the answer naming it, for the error). Their rows stay
+    locked until commit, so neither the sweeper nor a send can take them meanwhile."""
+    found = {m.id: m for m in await repo.lock_media_txn(session, sorted(where_of))}
+    for media_id, where in where_of.items():
+        media = found.get(media_id)
+        if media is None or media.owner_id != user_id:
+            raise InvalidInput(f"{where}: no such upload of yours.")
+        if media.kind != "image":
+            raise InvalidInput(f"{where}: attachments are images (photos or scans).")
+        if media.message_id is not None:
+            raise Conflict(
+                f"{where}: this upload is in a message; upload it again to attach it.",
+                code="media_in_use",
+            )
+
+
+async def hold_for_approval_txn(session: AsyncSession, media_ids: Iterable[str]) -> None:
+    """One more approval holds each of these files (their rows locked to commit)."""
+    for media_id in media_ids:
+        await repo.change_approval_holds_txn(session, media_id, 1)
+
+
+async def release_from_approval_txn(session: AsyncSession, media_ids: Iterable[str]) -> None:
+    """One approval fewer holds each file; a file then held by nothing is left to the
+    sweeper of unsent uploads."""
+    for media_id in media_ids:
+        await repo.change_approval_holds_txn(session, media_id, -1)

@@ -12,7 +12,8 @@ class Media(Base):
     """An uploaded file. Unattached (``message_id`` null) it is its owner's alone; once a
     message holds it, whoever may see that message's content may fetch it. A file is
     attached at most once. Album items hold files too (``album_holds`` counts them): whoever
-    may see such an album may fetch them, and the sweeper of unsent uploads skips them."""
+    may see such an album may fetch them, and the sweeper of unsent uploads skips them.
+    Approvals hold their attachments the same way (``approval_holds``)."""
 
     __tablename__ = "media"
 
@@ -37,3 +38,6 @@ class Media(Base):
     # A counter on the row itself, changed under the row's lock: the sweeper's DELETE then
     # re-checks it after waiting for an adding transaction (a NOT EXISTS would not).
     album_holds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Approvals whose answers name this file (see approvals' ``approval_media``), kept on the
+    # row for the same reason.
+    approval_holds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

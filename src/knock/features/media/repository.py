@@ -52,21 +52,31 @@ async def media_of_messages(session: AsyncSession, message_ids: list[str]) -> li
 async def unsent_before(session: AsyncSession, cutoff: datetime, limit: int) -> list[str]:
     rows = await session.execute(
         select(Media.id)
-        .where(Media.message_id.is_(None), Media.album_holds == 0, Media.created_at < cutoff)
+        .where(
+            Media.message_id.is_(None),
+            Media.album_holds == 0,
+            Media.approval_holds == 0,
+            Media.created_at < cutoff,
+        )
         .limit(limit)
     )
     return list(rows.scalars())
 
 
 async def delete_unsent_txn(session: AsyncSession, media_ids: list[str]) -> list[str]:
-    """Delete those of these uploads that are still in no message and no album; returns
+    """Delete those of these uploads that are still in no message, album or approval; returns
     their ids. The conditions are on the row, so PostgreSQL re-checks them on the row an
     adding transaction committed while this DELETE waited for its lock."""
     if not media_ids:
         return []
     rows = await session.execute(
         delete(Media)
-        .where(Media.id.in_(media_ids), Media.message_id.is_(None), Media.album_holds == 0)
+        .where(
+            Media.id.in_(media_ids),
+            Media.message_id.is_(None),
+            Media.album_holds == 0,
+            Media.approval_holds == 0,
+        )
         .returning(Media.id)
     )
     return list(rows.scalars())
@@ -87,6 +97,12 @@ async def media_by_ids(session: AsyncSession, media_ids: list[str]) -> list[Medi
 async def change_album_holds_txn(session: AsyncSession, media_id: str, by: int) -> None:
     await session.execute(
         update(Media).where(Media.id == media_id).values(album_holds=Media.album_holds + by)
+    )
+
+
+async def change_approval_holds_txn(session: AsyncSession, media_id: str, by: int) -> None:
+    await session.execute(
+        update(Media).where(Media.id == media_id).values(approval_holds=Media.approval_holds + by)
     )
 
 
