@@ -14,16 +14,18 @@ registration timeout, MUC room size and message interval, listener backlog; Pros
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.procs import SERVER_CPU, Server, can_pin, free_port
+from bench.procs import SERVER_CPU, Server, can_pin, free_port, tree
 
 DOMAIN = "bench.local"
 MUC = f"conference.{DOMAIN}"
@@ -180,6 +182,24 @@ class XMPPServer(Server):
         tail = self.log_tail()
         self.stop()
         raise RuntimeError(f"server did not start in {timeout_s} s: {tail}")
+
+    def stop(self) -> None:
+        """Stop every process of the tree: ejabberdctl runs the BEAM as a child, which a
+        signal to the wrapper alone would leave running."""
+        pids: list[int] = []
+        if self.process is not None and self.process.poll() is None:
+            pids = tree(self.process.pid)
+            for pid in reversed(pids):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+        super().stop()
+        deadline = time.monotonic() + 15  # the BEAM shuts down gracefully on SIGTERM
+        while pids and time.monotonic() < deadline:
+            pids = [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
+            time.sleep(0.1)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def prosody_server(workdir: Path) -> XMPPServer:
