@@ -2,9 +2,12 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { Check, Circle, CircleDot, Minus, X } from 'lucide-react';
 import { useState } from 'react';
+import type { Media } from '../api/types';
 import { useSession } from '../app/context';
 import { useNames } from '../app/orgs';
 import { useI18n, type Translate } from '../i18n';
+import { MediaViewer } from '../media/MediaViewer';
+import { useMediaUrl } from '../media/useMediaUrl';
 import { formatTime } from '../ui/format';
 import { officeApi, type Approval, type ApprovalStep, type FormField } from './api';
 import { officeError, officeKeys } from './hooks';
@@ -42,7 +45,13 @@ export function ApprovalDetail({ approval }: { approval: Approval }) {
         {(approval.fields as FormField[]).map((field) => (
           <div key={field.key}>
             <dt>{field.label}</dt>
-            <dd>{formatAnswer(approval.values[field.key], field, name)}</dd>
+            <dd>
+              {field.type === 'attachment' && Array.isArray(approval.values[field.key]) ? (
+                <Attachments ids={approval.values[field.key] as string[]} />
+              ) : (
+                formatAnswer(approval.values[field.key], field, name)
+              )}
+            </dd>
           </div>
         ))}
         {typeof approval.computed.working_days === 'number' && (
@@ -84,6 +93,38 @@ function formatAnswer(value: unknown, field: FormField, name: (id: string) => st
     default:
       return String(value);
   }
+}
+
+/** Attached photos as thumbnails; one opens full screen. The approval holds them, so the
+ * server serves them to everyone who may see it. */
+function Attachments({ ids }: { ids: string[] }) {
+  const { t } = useI18n();
+  const [open, setOpen] = useState<string | null>(null);
+  // The viewer needs only the id to load the file; the size is shown from the file itself.
+  const image: Media | null = open
+    ? { id: open, kind: 'image', mime: '', size: 0, width: null, height: null, duration_ms: null, waveform: null }
+    : null;
+  return (
+    <span className="approval-attachments" data-testid="approval-attachments">
+      {ids.map((id) => (
+        <button key={id} type="button" className="media-open" onClick={() => setOpen(id)} aria-label={t('media.openPhoto')}>
+          <AttachmentThumb id={id} />
+        </button>
+      ))}
+      {image && <MediaViewer image={image} voice={null} caption="" onClose={() => setOpen(null)} />}
+    </span>
+  );
+}
+
+function AttachmentThumb({ id }: { id: string }) {
+  const { t } = useI18n();
+  const { data, isError } = useMediaUrl(id, true);
+  if (isError) return <span className="muted small">{t('chat.mediaFailed')}</span>;
+  return data ? (
+    <img className="approval-attachment" src={data} alt={t('chat.photo')} />
+  ) : (
+    <span className="approval-attachment media-loading" aria-label={t('common.loading')} />
+  );
 }
 
 const STEP_ICONS = { approved: Check, rejected: X, pending: CircleDot, waiting: Circle, skipped: Minus, cancelled: Minus };
