@@ -26,7 +26,10 @@ from knock.features.albums.schemas import (
     AlbumPage,
     CreateAlbumIn,
 )
-from knock.features.conversations.actions import access_conversation
+from knock.features.conversations.actions import (
+    access_conversation,
+    check_own_conversation_in_org,
+)
 from knock.features.media.actions import (
     check_uploads_for_album_txn,
     hold_media_txn,
@@ -183,7 +186,7 @@ class Albums:
             # The org's row lock makes the count and the insert one step across nodes.
             await access_org_for_change_txn(txn, user_id, org_id)
             if body.conversation_id is not None:
-                await self._check_album_conversation(session, user_id, org_id, body.conversation_id)
+                await check_own_conversation_in_org(session, user_id, org_id, body.conversation_id)
             if await repo.count_albums(session, org_id) >= self._max_albums:
                 raise Conflict(
                     f"A team has at most {self._max_albums} albums; delete one first.",
@@ -201,16 +204,6 @@ class Albums:
             )
             await repo.insert_album_txn(session, album)
             return await self._changed_txn(txn, album, "created")
-
-    async def _check_album_conversation(
-        self, session: AsyncSession, user_id: str, org_id: str, conversation_id: str
-    ) -> None:
-        try:
-            conversation, _ = await access_conversation(session, user_id, conversation_id)
-        except NotFound:
-            conversation = None
-        if conversation is None or conversation.org_id != org_id:
-            raise InvalidInput("conversation_id: no such conversation of yours in this team.")
 
     async def albums(
         self,

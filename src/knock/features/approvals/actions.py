@@ -46,7 +46,9 @@ from knock.features.approvals.schemas import (
     SubmitIn,
 )
 from knock.features.approvals.templates import fields_of, flow_of
-from knock.features.conversations.actions import access_conversation
+from knock.features.conversations.actions import (
+    check_own_conversation_in_org,
+)
 from knock.features.orgs.actions import access_org, is_admin, members_among
 
 
@@ -149,7 +151,7 @@ class Approvals:
         version = await repo.template_version(session, template.id, template.version)
         assert version is not None
         if body.conversation_id is not None:
-            await self._check_conversation(session, user_id, org_id, body.conversation_id)
+            await check_own_conversation_in_org(session, user_id, org_id, body.conversation_id)
         now = utcnow()
         approval = Approval(
             id=new_id(),
@@ -183,16 +185,6 @@ class Approvals:
         out = (await approval_outs(session, [approval]))[0]
         txn.emit(ApprovalCreated(approval=out), await self._audience(session, approval))
         return out, True
-
-    async def _check_conversation(
-        self, session: AsyncSession, user_id: str, org_id: str, conversation_id: str
-    ) -> None:
-        try:
-            conversation, _ = await access_conversation(session, user_id, conversation_id)
-        except NotFound:
-            conversation = None
-        if conversation is None or conversation.org_id != org_id:
-            raise InvalidInput("conversation_id: not a conversation of yours in this team.")
 
     async def _fill_round_txn(
         self, txn: Transaction, approval: Approval, raw: dict[str, Any], *, new: bool

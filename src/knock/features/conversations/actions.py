@@ -57,6 +57,19 @@ async def access_conversation(
     return found
 
 
+async def check_own_conversation_in_org(
+    session: AsyncSession, user_id: str, org_id: str, conversation_id: str
+) -> None:
+    """InvalidInput unless the caller is a member of that conversation and it belongs to the
+    team: for requests that name a conversation to post or file something into."""
+    try:
+        conversation, _ = await access_conversation(session, user_id, conversation_id)
+    except NotFound:
+        conversation = None
+    if conversation is None or conversation.org_id != org_id:
+        raise InvalidInput("conversation_id: not a conversation of yours in this team.")
+
+
 async def check_conversation_members(
     session: AsyncSession, conversation_id: str, user_ids: list[str], field: str
 ) -> None:
