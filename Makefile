@@ -12,7 +12,7 @@ run: web ## install what is missing, build the client, migrate, serve on 127.0.0
 
 test: web lint ## the whole suite: lint, client unit tests, server and browser tests
 	cd web && npm test
-	$(UV) run pytest -n 2
+	$(UV) run pytest -n 2 --durations=15
 
 deps: .venv/.knock-synced
 

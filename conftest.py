@@ -156,6 +156,11 @@ def settings(
         "data_dir": str(tmp_path / "data"),
         "broker_url": broker,
         "broker_prefix": f"knocktest-{RUN_ID}-{uuid.uuid4().hex[:6]}",
+        # Tests fire bursts (500 readers at once) on a machine that may be busy; time-based
+        # shedding would turn the CPU's neighbours into 503s. Admission's own tests set
+        # their limits; the in-flight limit and queue bound stay on everywhere.
+        "queue_target_ms": 60_000,
+        "queue_timeout_ms": 60_000,
     }
     values.update(settings_overrides)
     return load_settings(environ={}, **values)
@@ -209,6 +214,18 @@ async def live(app: Any) -> AsyncIterator[str]:
     """The app served over TCP (for WebSocket tests); yields "host:port"."""
     async with serve_in_loop(app, free_port()) as address:
         yield address
+
+
+@pytest.fixture
+def serve_with_protocol() -> Callable[[Any, str], contextlib.AbstractAsyncContextManager[str]]:
+    """For tests that pick uvicorn's WebSocket protocol: (app, protocol) -> "host:port".
+    A fixture, because test folders cannot import this module by name (pytest loads it in
+    importlib mode, and under xdist the root is not on sys.path)."""
+
+    def serve(app: Any, protocol: str) -> contextlib.AbstractAsyncContextManager[str]:
+        return serve_in_loop(app, free_port(), protocol)
+
+    return serve
 
 
 class ServerProcess:

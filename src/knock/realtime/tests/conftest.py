@@ -44,15 +44,17 @@ def ws(live: str) -> WsOpener:
 
 
 @pytest.fixture(params=["knock", "asgi"])
-async def live(app: Any, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+async def live(
+    app: Any,
+    request: pytest.FixtureRequest,
+    serve_with_protocol: Callable[[Any, str], AbstractAsyncContextManager[str]],
+) -> AsyncIterator[str]:
     """The gateway's tests run on Knock's protocol (pre-framed frames written straight to
     the socket) and on plain uvicorn (every frame an ASGI send)."""
-    from conftest import free_port, serve_in_loop
-
     protocol = (
         "knock.realtime.wire:KnockWebSocketProtocol"
         if request.param == "knock"
         else "websockets-sansio"
     )
-    async with serve_in_loop(app, free_port(), protocol) as address:
+    async with serve_with_protocol(app, protocol) as address:
         yield address
