@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-# boto3 ships no type hints; its calls are typed Any at this edge.
-import boto3  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
+# boto3 ships no type hints; its calls are typed Any at this edge. boto3 itself is imported
+# by S3MediaStore only: it costs about a second of every start of a node that keeps media on
+# local disk.
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 CHUNK = 64 * 1024
@@ -137,10 +137,15 @@ class S3MediaStore:
     def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        # Endpoint (AWS_ENDPOINT_URL), region and credentials come from the environment.
-        self._client = client or boto3.client(
-            "s3", config=Config(retries={"mode": "standard", "max_attempts": 3})
-        )
+        if client is None:
+            import boto3  # type: ignore[import-untyped]
+            from botocore.config import Config  # type: ignore[import-untyped]
+
+            # Endpoint (AWS_ENDPOINT_URL), region and credentials come from the environment.
+            client = boto3.client(
+                "s3", config=Config(retries={"mode": "standard", "max_attempts": 3})
+            )
+        self._client = client
 
     def _key(self, key: str) -> str:
         return self.prefix + _check_key(key)
