@@ -8,10 +8,13 @@ only then is it published to the broker. A rolled-back transaction sends nothing
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from knock.core.db import RawTransaction
 
 
 class Event(BaseModel):
@@ -56,6 +59,10 @@ class EventSink(Protocol):
 
     async def append_txn(
         self, session: AsyncSession, pending: list[PendingEvent]
+    ) -> list[StoredEvent]: ...
+
+    async def append_raw(
+        self, txn: RawTransaction, pending: list[PendingEvent]
     ) -> list[StoredEvent]: ...
 
     async def publish(self, stored: list[StoredEvent]) -> None: ...

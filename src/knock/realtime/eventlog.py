@@ -15,6 +15,7 @@ from sqlalchemy import and_, delete, insert, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knock.core.clock import utcnow
+from knock.core.db import RawTransaction
 from knock.core.events import Audience, PendingEvent, StoredEvent, encode_frame
 from knock.features.conversations.models import ConversationMember
 from knock.features.orgs.models import OrgMember
@@ -52,6 +53,20 @@ def decode_envelope(envelope: bytes) -> StoredEvent:
     )
 
 
+def _number(pending: list[PendingEvent], last_id: int) -> list[StoredEvent]:
+    """The pending events with their ids (the last one is ``last_id``) and frames."""
+    first_id = last_id - len(pending) + 1
+    return [
+        StoredEvent(
+            first_id + offset,
+            item.event.type,
+            encode_frame(first_id + offset, item.event),
+            item.audience,
+        )
+        for offset, item in enumerate(pending)
+    ]
+
+
 class EventLog:
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
@@ -68,29 +83,56 @@ class EventLog:
                 .returning(EventCounter.last_id)
             )
         ).scalar_one()
-        first_id = last_id - len(pending) + 1
+        stored = _number(pending, last_id)
         now = utcnow()
-        stored: list[StoredEvent] = []
-        rows: list[dict[str, object]] = []
-        recipients: list[dict[str, object]] = []
-        for offset, item in enumerate(pending):
-            event_id = first_id + offset
-            frame = encode_frame(event_id, item.event)
-            stored.append(StoredEvent(event_id, item.event.type, frame, item.audience))
-            rows.append(
+        await session.execute(
+            insert(StoredEventRow),
+            [
                 {
-                    "id": event_id,
-                    "type": item.event.type,
-                    "conversation_id": item.audience.conversation_id,
-                    "org_id": item.audience.org_id,
+                    "id": event.id,
+                    "type": event.type,
+                    "conversation_id": event.audience.conversation_id,
+                    "org_id": event.audience.org_id,
                     "created_at": now,
-                    "frame": frame,
+                    "frame": event.frame,
                 }
-            )
-            recipients.extend({"event_id": event_id, "user_id": u} for u in item.audience.user_ids)
-        await session.execute(insert(StoredEventRow), rows)
+                for event in stored
+            ],
+        )
+        recipients = [
+            {"event_id": event.id, "user_id": u}
+            for event in stored
+            for u in event.audience.user_ids
+        ]
         if recipients:
             await session.execute(insert(EventRecipient), recipients)
+        return stored
+
+    async def append_raw(
+        self, txn: RawTransaction, pending: list[PendingEvent]
+    ) -> list[StoredEvent]:
+        """``append_txn`` in plain SQL, for ``Database.raw_transaction``."""
+        found = await txn.one(
+            "UPDATE event_counter SET last_id = last_id + ? WHERE id = ? RETURNING last_id",
+            len(pending),
+            COUNTER_ROW_ID,
+        )
+        assert found is not None
+        stored = _number(pending, int(found[0]))
+        now = txn.time(utcnow())
+        await txn.many(
+            "INSERT INTO events (id, type, conversation_id, org_id, created_at, frame)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (e.id, e.type, e.audience.conversation_id, e.audience.org_id, now, e.frame)
+                for e in stored
+            ],
+        )
+        recipients = [(e.id, u) for e in stored for u in e.audience.user_ids]
+        if recipients:
+            await txn.many(
+                "INSERT INTO event_recipients (event_id, user_id) VALUES (?, ?)", recipients
+            )
         return stored
 
     async def publish(self, stored: list[StoredEvent]) -> None:
