@@ -18,6 +18,7 @@ send-after-commit.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import functools
@@ -135,19 +136,9 @@ def _unique_violation(kind: type[Exception]) -> Any:
         raise UniqueViolation(str(exc)) from exc
 
 
-async def _to_thread(
-    thread: concurrent.futures.ThreadPoolExecutor, conn: sqlite3.Connection, sql: str
-) -> None:
-    """Run a statement that may wait (on the file lock, on fsync) on the writer's thread.
-    Cancelled meanwhile, it still waits for the statement to end: the connection must not
-    be touched while the thread holds it."""
-    future = asyncio.get_running_loop().run_in_executor(thread, conn.execute, sql)
-    try:
-        await asyncio.shield(future)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await future
-        raise
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _sqlite_setup(connection: Any) -> None:
@@ -158,6 +149,120 @@ def _sqlite_setup(connection: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+class _GroupCommit:
+    """SQLite's raw writer: one ``sqlite3`` connection, and group commit.
+
+    Raw transactions queue here. A leader takes the node's write lock, begins one
+    transaction and lets the queued writers run one after another, each inside a savepoint
+    (a writer that fails rolls back only itself), then commits them all with one fsync.
+    Writers that arrive meanwhile form the next group. Under load a commit then costs one
+    fsync and two thread hops per group instead of per message; alone, a writer commits at
+    once. A failed COMMIT fails every writer of its group: none of them was stored."""
+
+    def __init__(self, path: str, write_lock: asyncio.Lock) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        _sqlite_setup(self._conn)
+        self._thread = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="knock-sqlite-writer"
+        )
+        self._lock = write_lock
+        # Each writer: (its turn has come, its body is over (True: it succeeded), its group
+        # committed).
+        self._queue: collections.deque[
+            tuple[asyncio.Future[None], asyncio.Future[bool], asyncio.Future[None]]
+        ] = collections.deque()
+        self._leader: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[sqlite3.Connection]:
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        done: asyncio.Future[bool] = loop.create_future()
+        committed: asyncio.Future[None] = loop.create_future()
+        committed.add_done_callback(_retrieve)  # a cancelled writer no longer awaits it
+        self._queue.append((turn, done, committed))
+        if self._leader is None or self._leader.done():
+            self._leader = loop.create_task(self._lead())
+        try:
+            await turn  # cancelled while waiting, ``turn`` is too: the leader skips it
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # given the turn, then cancelled
+                done.set_result(False)
+            raise
+        conn = self._conn
+        ok = False
+        try:
+            conn.execute("SAVEPOINT writer")
+            try:
+                yield conn
+                ok = True
+            except BaseException:
+                conn.execute("ROLLBACK TO writer")
+                raise
+            finally:
+                conn.execute("RELEASE writer")
+        finally:
+            done.set_result(ok)
+        await asyncio.shield(committed)
+
+    async def _lead(self) -> None:
+        while self._queue:
+            group: list[asyncio.Future[None]] = []
+            try:
+                async with self._lock:
+                    try:
+                        await self._in_thread("BEGIN IMMEDIATE")
+                    except Exception as exc:
+                        # Nothing began: tell every waiting writer instead of retrying.
+                        while self._queue:
+                            turn = self._queue.popleft()[0]
+                            if not turn.done():
+                                turn.set_exception(exc)
+                        raise
+                    try:
+                        while self._queue:
+                            turn, done, committed = self._queue.popleft()
+                            if turn.cancelled():
+                                continue
+                            turn.set_result(None)
+                            if await asyncio.shield(done):
+                                group.append(committed)
+                        await self._in_thread("COMMIT")
+                    except BaseException:
+                        if self._conn.in_transaction:
+                            await self._in_thread("ROLLBACK")
+                        raise
+            except BaseException as exc:
+                for committed in group:
+                    if not committed.done():
+                        committed.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for committed in group:
+                if not committed.done():
+                    committed.set_result(None)
+
+    async def _in_thread(self, sql: str) -> None:
+        """Run a statement that may wait (on the file lock, on fsync) on the writer's
+        thread. Cancelled meanwhile, it still waits for the statement to end: the
+        connection must not be touched while the thread holds it."""
+        future = asyncio.get_running_loop().run_in_executor(self._thread, self._conn.execute, sql)
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await future
+            raise
+
+    async def close(self) -> None:
+        if self._leader is not None and not self._leader.done():
+            with contextlib.suppress(Exception):
+                await self._leader
+        self._thread.shutdown(wait=True)
+        self._conn.close()
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
@@ -209,8 +314,7 @@ class Database:
         # The raw writer of SQLite: opened at its first use, with a thread of its own for
         # BEGIN and COMMIT (file database only: ":memory:" would be another database).
         self._sqlite_path = parsed.database if self.is_sqlite else None
-        self._raw_sqlite: sqlite3.Connection | None = None
-        self._raw_thread: concurrent.futures.ThreadPoolExecutor | None = None
+        self._group: _GroupCommit | None = None
         dialect = self.write_engine.dialect
         bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
         utc = UTCDateTime()
@@ -256,19 +360,15 @@ class Database:
         doc); its events are stored with it and published after commit."""
         stored: list[StoredEvent] = []
         if self.is_sqlite:
-            assert self._write_lock is not None
-            async with self._write_lock:
-                conn, thread = self._sqlite_raw()
-                await _to_thread(thread, conn, "BEGIN IMMEDIATE")
-                try:
-                    txn = RawTransaction(True, conn, self._time_bind)
-                    yield txn
-                    stored = await self._append_raw(txn)
-                    await _to_thread(thread, conn, "COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        await _to_thread(thread, conn, "ROLLBACK")
-                    raise
+            if self._group is None:
+                if not self.has_raw:
+                    raise RuntimeError("raw transactions need a file database")
+                assert self._sqlite_path is not None and self._write_lock is not None
+                self._group = _GroupCommit(self._sqlite_path, self._write_lock)
+            async with self._group.turn() as conn:
+                txn = RawTransaction(True, conn, self._time_bind)
+                yield txn
+                stored = await self._append_raw(txn)
         else:
             async with self.write_engine.connect() as connection:
                 raw = await connection.get_raw_connection()
@@ -288,26 +388,10 @@ class Database:
             raise RuntimeError("events emitted but no event sink is set")
         return await self._sink.append_raw(txn, txn.pending)
 
-    def _sqlite_raw(self) -> tuple[sqlite3.Connection, concurrent.futures.ThreadPoolExecutor]:
-        if self._raw_sqlite is None or self._raw_thread is None:
-            if not self.has_raw:
-                raise RuntimeError("raw transactions need a file database")
-            assert self._sqlite_path is not None
-            conn = sqlite3.connect(self._sqlite_path, isolation_level=None, check_same_thread=False)
-            _sqlite_setup(conn)
-            self._raw_sqlite = conn
-            self._raw_thread = concurrent.futures.ThreadPoolExecutor(
-                1, thread_name_prefix="knock-sqlite-writer"
-            )
-        return self._raw_sqlite, self._raw_thread
-
     async def dispose(self) -> None:
-        if self._raw_thread is not None:
-            self._raw_thread.shutdown(wait=True)
-            self._raw_thread = None
-        if self._raw_sqlite is not None:
-            self._raw_sqlite.close()
-            self._raw_sqlite = None
+        if self._group is not None:
+            await self._group.close()
+            self._group = None
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

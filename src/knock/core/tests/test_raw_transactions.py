@@ -1,0 +1,218 @@
+"""Raw transactions (the send fast path): plain SQL on the driver's connection, with the
+event log and send-after-commit; on SQLite, concurrent writers share one commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from sqlalchemy import text
+
+from knock.core.db import Database, UniqueViolation, _numbered
+from knock.core.events import Audience, Event, StoredEvent
+from knock.realtime.brokers.memory import MemoryBroker
+from knock.realtime.eventlog import EventLog, decode_envelope
+
+
+class Noted(Event):
+    type: Literal["test.noted"] = "test.noted"
+    n: int
+
+
+class Recording:
+    """What reached the broker, decoded (a subscriber like a node's pump)."""
+
+    def __init__(self, broker: MemoryBroker) -> None:
+        self.published: list[StoredEvent] = []
+        self._broker = broker
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._broker.start()
+        ready = asyncio.Event()
+
+        async def consume() -> None:
+            stream = self._broker.subscribe()
+            ready.set()
+            async for envelope in stream:
+                self.published.append(decode_envelope(envelope))
+
+        self._task = asyncio.create_task(consume())
+        await ready.wait()
+        await asyncio.sleep(0)
+
+    async def settle(self) -> list[StoredEvent]:
+        """Everything published so far (the memory broker hands it over in a few turns)."""
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return self.published
+
+    async def close(self) -> None:
+        await self._broker.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def _setup(url: str) -> tuple[Database, Recording]:
+    db = Database(url)
+    broker = MemoryBroker()
+    db.set_event_sink(EventLog(broker))
+    recording = Recording(broker)
+    await recording.start()
+    async with db.transaction() as txn:
+        await txn.session.execute(text("CREATE TABLE IF NOT EXISTS raw_t (k TEXT PRIMARY KEY)"))
+        await txn.session.execute(text("DELETE FROM raw_t"))
+    return db, recording
+
+
+async def _keys(db: Database) -> list[str]:
+    async with db.read() as session:
+        return sorted((await session.execute(text("SELECT k FROM raw_t"))).scalars())
+
+
+async def _write(db: Database, key: str, n: int) -> None:
+    async with db.raw_transaction() as txn:
+        await txn.run("INSERT INTO raw_t (k) VALUES (?)", key)
+        txn.emit(Noted(n=n), Audience(user_ids=("u1",)))
+
+
+async def test_a_raw_transaction_stores_its_rows_and_events_and_publishes_after_commit(
+    database_url: str,
+) -> None:
+    db, recording = await _setup(database_url)
+    try:
+        await _write(db, "a", 1)
+        assert await _keys(db) == ["a"]
+        assert [e.type for e in (await recording.settle())] == ["test.noted"]
+        event = (await recording.settle())[0]
+        async with db.read() as session:
+            stored = (
+                await session.execute(
+                    text(
+                        "SELECT e.frame, r.user_id FROM events e JOIN event_recipients r ON r.event_id = e.id WHERE e.id = :i"
+                    ),
+                    {"i": event.id},
+                )
+            ).one()
+        assert bytes(stored[0]) == event.frame and stored[1] == "u1"
+        assert b'"n":1' in event.frame
+    finally:
+        await recording.close()
+        await db.dispose()
+
+
+async def test_a_failing_raw_transaction_stores_and_publishes_nothing(database_url: str) -> None:
+    db, recording = await _setup(database_url)
+    try:
+        await _write(db, "a", 1)
+        with pytest.raises(UniqueViolation):
+            await _write(db, "a", 2)  # the same primary key
+        with pytest.raises(RuntimeError, match="boom"):
+            async with db.raw_transaction() as txn:
+                await txn.run("INSERT INTO raw_t (k) VALUES (?)", "b")
+                txn.emit(Noted(n=3), Audience(user_ids=("u1",)))
+                raise RuntimeError("boom")
+        assert await _keys(db) == ["a"]
+        assert [e.id for e in (await recording.settle())] == [(await recording.settle())[0].id]
+        await _write(db, "c", 4)  # and the writer goes on
+        assert await _keys(db) == ["a", "c"]
+    finally:
+        await recording.close()
+        await db.dispose()
+
+
+async def test_concurrent_raw_writers_all_commit_with_gapless_event_ids(
+    database_url: str,
+) -> None:
+    """Sixty writers at once, every fifth failing: on SQLite they share commits (a group
+    whose member failed still commits the others), on PostgreSQL they use the pool."""
+    db, recording = await _setup(database_url)
+    try:
+
+        async def writer(i: int) -> None:
+            async with db.raw_transaction() as txn:
+                await txn.run("INSERT INTO raw_t (k) VALUES (?)", f"k{i:02d}")
+                txn.emit(Noted(n=i), Audience(user_ids=("u1",)))
+                if i % 5 == 0:
+                    raise ValueError(i)
+
+        results = await asyncio.gather(*(writer(i) for i in range(60)), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, ValueError)]
+        assert len(failed) == 12 and all(r is None for r in results if r not in failed)
+        assert await _keys(db) == [f"k{i:02d}" for i in range(60) if i % 5]
+        ids = sorted(e.id for e in (await recording.settle()))
+        assert len(ids) == 48 and ids == list(range(ids[0], ids[0] + 48))
+        async with db.read() as session:
+            stored = (await session.execute(text("SELECT count(*) FROM events"))).scalar_one()
+        assert stored == 48
+    finally:
+        await recording.close()
+        await db.dispose()
+
+
+async def test_sqlite_writers_arriving_together_share_one_commit(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "knock.db"
+    shutil.copyfile(sqlite_template, target)
+    db, recording = await _setup(f"sqlite+aiosqlite:///{target}")
+    try:
+        await _write(db, "warm", 0)
+        group = db._group
+        assert group is not None
+        commits = 0
+        run = group._in_thread
+
+        async def counting(sql: str) -> None:
+            nonlocal commits
+            commits += sql == "COMMIT"
+            await run(sql)
+
+        group._in_thread = counting  # type: ignore[method-assign]
+        await asyncio.gather(*(_write(db, f"g{i}", i) for i in range(40)))
+        assert len(await _keys(db)) == 41
+        assert 1 <= commits < 40
+    finally:
+        await recording.close()
+        await db.dispose()
+
+
+async def test_a_writer_cancelled_while_queued_or_running_leaves_the_others_alone(
+    database_url: str,
+) -> None:
+    db, recording = await _setup(database_url)
+    try:
+        entered = asyncio.Event()
+
+        async def slow() -> None:
+            async with db.raw_transaction() as txn:
+                await txn.run("INSERT INTO raw_t (k) VALUES (?)", "slow")
+                entered.set()
+                await asyncio.sleep(30)
+
+        slow_task = asyncio.create_task(slow())
+        await entered.wait()
+        queued = asyncio.create_task(_write(db, "queued", 1))
+        others = [asyncio.create_task(_write(db, f"o{i}", i)) for i in range(3)]
+        await asyncio.sleep(0)
+        queued.cancel()
+        slow_task.cancel()
+        await asyncio.gather(*others)
+        for task in (queued, slow_task):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert await _keys(db) == ["o0", "o1", "o2"]
+        assert sorted(e.frame.count(b"test.noted") for e in (await recording.settle())) == [1, 1, 1]
+    finally:
+        await recording.close()
+        await db.dispose()
+
+
+def test_raw_sql_placeholders_become_numbered_for_postgresql() -> None:
+    assert _numbered("SELECT ? WHERE a = ? AND b = ?") == "SELECT $1 WHERE a = $2 AND b = $3"
