@@ -51,7 +51,7 @@ def serve(
             raise typer.Exit(2)
         run_migrations(settings.effective_database_url)
     uvicorn.run(
-        "knock.main:create_app",
+        "knock.main:create_served_app",
         factory=True,
         host=settings.host,
         port=settings.port,
