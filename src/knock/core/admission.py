@@ -71,6 +71,7 @@ _EXEMPT_PATHS = frozenset({"/api/v1/health"})
 _SEND_PATH = re.compile(r"^/api/v1/conversations/[^/]+/messages/?$")
 
 Clock = Callable[[], float]
+_Waiter = tuple["asyncio.Future[bool]", float]
 
 
 class TokenBucket:
@@ -103,7 +104,13 @@ class AdmissionStats:
 
 
 class Gate:
-    """An in-flight limit with a FIFO queue in front of it, under CoDel's rule."""
+    """An in-flight limit with a FIFO queue in front of it, under CoDel's rule.
+
+    While the queue is standing, nobody waits longer than the target: a slot that frees
+    passes over waiters that already waited longer (they are refused), and at most one
+    in-flight limit's worth of requests wait (about what the slots serve within the target;
+    anyone behind them would be refused after waiting anyway, so they are refused at once,
+    which costs far less than a wait with a timer)."""
 
     def __init__(
         self, max_inflight: int, max_queued: int, target_s: float, timeout_s: float, clock: Clock
@@ -112,7 +119,9 @@ class Gate:
         self.max_inflight, self.max_queued = max_inflight, max_queued
         self.target_s, self.timeout_s = target_s, timeout_s
         self.inflight = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        # Each waiter: (its future, resolved True when handed a slot, False when refused;
+        # when it began to wait).
+        self._waiters: collections.deque[_Waiter] = collections.deque()
         self._queue_empty_at = clock()
 
     @property
@@ -131,43 +140,53 @@ class Gate:
         if self.inflight < self.max_inflight and not self._waiters:
             self.inflight += 1
             return None
-        if len(self._waiters) >= self.max_queued:
+        standing = self.queue_standing()
+        bound = min(self.max_queued, self.max_inflight) if standing else self.max_queued
+        if len(self._waiters) >= bound:
             return "queue_full"
-        timeout = self.target_s if self.queue_standing() else self.timeout_s
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiter: _Waiter = (asyncio.get_running_loop().create_future(), self._clock())
+        future = waiter[0]
         self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            admitted = await asyncio.wait_for(
+                asyncio.shield(future), self.target_s if standing else self.timeout_s
+            )
         except TimeoutError:
-            if waiter.done():  # handed a slot just as the wait ran out: keep it
+            if future.done() and future.result():  # handed a slot as the wait ran out
                 return None
-            waiter.cancel()
+            future.cancel()
             return "queue_timeout"
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
+            if future.done() and not future.cancelled() and future.result():
                 self.leave()  # the slot was handed over; pass it on
-            waiter.cancel()
+            future.cancel()
             raise
         finally:
             self._forget(waiter)
-        return None
+        return None if admitted else "queue_timeout"
 
-    def _forget(self, waiter: asyncio.Future[None]) -> None:
+    def _forget(self, waiter: _Waiter) -> None:
         with contextlib.suppress(ValueError):
             self._waiters.remove(waiter)
         if not self._waiters:
             self._queue_empty_at = self._clock()
 
     def leave(self) -> None:
-        """Give the slot to the longest waiter, or free it."""
+        """Give the slot to the longest waiter still within the target, or free it."""
+        standing = self.queue_standing()
+        now = self._clock()
         while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # the slot passes on; in-flight stays the same
-                if not self._waiters:
-                    self._queue_empty_at = self._clock()
-                return
-        self._queue_empty_at = self._clock()
+            future, since = self._waiters.popleft()
+            if future.done():
+                continue
+            if standing and now - since > self.target_s:
+                future.set_result(False)  # waited past the target in a standing queue
+                continue
+            future.set_result(True)  # the slot passes on; in-flight stays the same
+            if not self._waiters:
+                self._queue_empty_at = now
+            return
+        self._queue_empty_at = now
         self.inflight -= 1
 
 

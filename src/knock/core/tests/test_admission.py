@@ -323,7 +323,7 @@ def test_a_standing_queue_shortens_the_wait_to_the_target(settings: Settings) ->
     assert not gate.queue_standing()
     loop = asyncio.new_event_loop()
     try:
-        gate._waiters.append(loop.create_future())
+        gate._waiters.append((loop.create_future(), at[0]))
         at[0] += STANDING_QUEUE_S / 2
         assert not gate.queue_standing()
         at[0] += STANDING_QUEUE_S
@@ -332,6 +332,40 @@ def test_a_standing_queue_shortens_the_wait_to_the_target(settings: Settings) ->
         assert not gate.queue_standing()
     finally:
         loop.close()
+
+
+async def test_a_standing_queue_refuses_at_once_and_passes_over_stale_waiters(
+    settings: Settings,
+) -> None:
+    """While the queue stands (fake clock), at most one in-flight limit's worth of writes
+    wait, and a freed slot skips a waiter older than the target (refusing it) for a fresh
+    one; a refused waiter never holds a slot."""
+    at = [100.0]
+    limits = {
+        "max_inflight_writes": 2,
+        "max_queued_requests": 10,
+        "queue_target_ms": 10_000,
+        "queue_timeout_ms": 60_000,
+    }
+    gate = Admission(settings.model_copy(update=limits), lambda: at[0]).writes
+    assert await gate.enter() is None
+    assert await gate.enter() is None
+    stale = asyncio.create_task(gate.enter())  # the queue was empty: not standing yet
+    await asyncio.sleep(0)  # the task runs up to its wait
+    assert gate.queued == 1
+    at[0] += 20  # the queue has stood for 20 s, longer than the target
+    fresh = asyncio.create_task(gate.enter())
+    await asyncio.sleep(0)
+    assert gate.queued == 2
+    assert gate.queue_standing()
+    assert await gate.enter() == "queue_full"  # two slots' worth already wait
+    gate.leave()
+    assert await stale == "queue_timeout"
+    assert await fresh is None
+    assert (gate.inflight, gate.queued) == (2, 0)
+    gate.leave()
+    gate.leave()
+    assert gate.inflight == 0
 
 
 def test_retry_after_grows_with_the_overload_up_to_its_cap(settings: Settings) -> None:
