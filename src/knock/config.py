@@ -192,6 +192,13 @@ class Settings(BaseSettings):
     max_inflight_requests: int = Field(
         64, ge=1, le=10_000, description="HTTP requests served at once; more wait in a queue."
     )
+    max_inflight_writes: int = Field(
+        0,
+        ge=0,
+        le=10_000,
+        description="Mutating HTTP requests served at once (they also count as requests); "
+        "more wait in a queue. 0 = from the database: 4 on SQLite, 10 on PostgreSQL.",
+    )
     max_queued_requests: int = Field(
         1024, ge=0, le=100_000, description="HTTP requests that may wait; beyond, 503 at once."
     )
@@ -203,6 +210,12 @@ class Settings(BaseSettings):
         ge=1,
         le=60_000,
         description="Once the queue stands (never empty for 1 s), the longest wait before 503.",
+    )
+    max_retry_after_s: int = Field(
+        5,
+        ge=1,
+        le=3600,
+        description="Longest Retry-After an overloaded node asks for (clients add jitter).",
     )
     send_rate_per_user: float = Field(
         20.0, ge=0, le=100_000, description="Messages a second per login session; 0 = no limit."

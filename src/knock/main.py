@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
 
 from knock.config import Settings, load_settings
 from knock.core.admission import Admission, AdmissionControl
@@ -157,7 +158,18 @@ def build_node(settings: Settings) -> Node:
     )
 
 
-def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) -> FastAPI:
+class KnockApp(FastAPI):
+    """FastAPI with admission control outside its whole middleware stack: a refused request
+    must cost next to nothing, so it never reaches the framework's error, telemetry and
+    body-limit layers or our own."""
+
+    admission: Admission
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return AdmissionControl(super().build_middleware_stack(), self.admission)
+
+
+def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) -> KnockApp:
     settings = settings or load_settings()
     node = build_node(settings)
 
@@ -180,7 +192,7 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
             await node.broker.close()
             await node.db.dispose()
 
-    app = FastAPI(
+    app = KnockApp(
         title="Knock API",
         version="1",
         description="Team messenger and office platform. Errors: "
@@ -193,6 +205,7 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.node = node
+    app.admission = app.state.admission = Admission(settings, database_is_sqlite=node.db.is_sqlite)
     install_error_handlers(app)
 
     @app.get("/api/v1/health", tags=["ops"])
@@ -224,10 +237,6 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     web = WebClient(static_dir)
     app.add_api_route("/{path:path}", web.serve, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_middleware(RefuseNul)
-    # Inside the security headers (refusals carry them too), outside everything else: a
-    # refused request must cost next to nothing.
-    app.state.admission = Admission(settings)
-    app.add_middleware(AdmissionControl, admission=app.state.admission)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -1,10 +1,16 @@
 """Admission control: under overload Knock refuses work at the door, explicitly and cheaply.
 
-Four limits, all per node (a node knows nothing of its neighbours' load; behind a load
+Five limits, all per node (a node knows nothing of its neighbours' load; behind a load
 balancer each sheds its own excess, which is what keeps each one's latency bounded):
 
 - **In-flight HTTP requests** (``max_inflight_requests``). Over it, requests wait in a short
   FIFO queue (``max_queued_requests``); a full queue answers 503 at once.
+- **In-flight writes** (``max_inflight_writes``; by default a few on SQLite, the pool's size
+  on PostgreSQL). Mutating requests (POST, PUT, PATCH, DELETE, but for login, registration
+  and uploads, see ``is_write``) pass a gate of their own first, with its own queue under the
+  same rules, then count as requests too. SQLite has one writer: without this gate the
+  in-flight slots fill with sends that wait seconds inside for the write lock, while the
+  excess should have been told at the door to come back. Reads keep the other slots.
 - **Queue delay** (CoDel's idea): a queue that empties now and then absorbs a burst, and a
   request may wait up to ``queue_timeout_ms``. A queue that has not been empty for a whole
   interval is standing: arrivals outrun the node, and waiting longer only adds latency to
@@ -20,9 +26,12 @@ balancer each sheds its own excess, which is what keeps each one's latency bound
   either limit the handshake is refused with HTTP 503.
 
 A 503's ``Retry-After`` grows with the overload: as many seconds as the node refused
-requests per request it admitted in the last second (1 to 30). Clients that all retried
-after one second would come back as the same surge; spread over the ratio, their retries
-fit in the capacity that is there.
+requests per request it admitted in the last second, from 1 to ``max_retry_after_s`` (5 by
+default). Clients that all retried after one second would come back as the same surge;
+spread over the ratio, their retries fit better in the capacity that is there. The cap is
+short because a refused client comes back after up to twice the Retry-After (it adds full
+jitter) and may be refused a few times: with 30 s, the retries of a 20 s surge went on for
+two minutes after it, and the node was not back to normal until they were over.
 
 Every refusal carries ``Retry-After`` (seconds) and the error shape
 ``{"error": {"code": "overloaded" | "rate_limited", "message": ...}}``; clients back off
@@ -47,11 +56,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from knock.config import Settings
 from knock.core.errors import error_body
+from knock.core.http import SECURITY_HEADERS
 
 # CoDel's interval: how long the queue must stay non-empty before it counts as standing.
 STANDING_QUEUE_S = 1.0
-# The longest Retry-After an overloaded node asks for.
-MAX_RETRY_AFTER_S = 30
+# Default write limits (KNOCK_MAX_INFLIGHT_WRITES = 0): see default_inflight_writes.
+SQLITE_INFLIGHT_WRITES = 4
+POSTGRES_INFLIGHT_WRITES = 10  # core.db.Database's pool size
 # A socket refused for lack of room will not find any soon: open sockets last long.
 CONNECTIONS_FULL_RETRY_S = 5
 # Sessions a send bucket is kept for; the oldest (long refilled) are forgotten first.
@@ -60,6 +71,7 @@ _EXEMPT_PATHS = frozenset({"/api/v1/health"})
 _SEND_PATH = re.compile(r"^/api/v1/conversations/[^/]+/messages/?$")
 
 Clock = Callable[[], float]
+_Waiter = tuple["asyncio.Future[bool]", float]
 
 
 class TokenBucket:
@@ -91,22 +103,117 @@ class AdmissionStats:
     by_reason: collections.Counter[str] = field(default_factory=collections.Counter)
 
 
+class Gate:
+    """An in-flight limit with a FIFO queue in front of it, under CoDel's rule.
+
+    While the queue is standing, nobody waits longer than the target: a slot that frees
+    passes over waiters that already waited longer (they are refused), and at most one
+    in-flight limit's worth of requests wait (about what the slots serve within the target;
+    anyone behind them would be refused after waiting anyway, so they are refused at once,
+    which costs far less than a wait with a timer)."""
+
+    def __init__(
+        self, max_inflight: int, max_queued: int, target_s: float, timeout_s: float, clock: Clock
+    ) -> None:
+        self._clock = clock
+        self.max_inflight, self.max_queued = max_inflight, max_queued
+        self.target_s, self.timeout_s = target_s, timeout_s
+        self.inflight = 0
+        # Each waiter: (its future, resolved True when handed a slot, False when refused;
+        # when it began to wait).
+        self._waiters: collections.deque[_Waiter] = collections.deque()
+        self._queue_empty_at = clock()
+
+    @property
+    def queued(self) -> int:
+        return len(self._waiters)
+
+    def queue_standing(self) -> bool:
+        if not self._waiters:
+            self._queue_empty_at = self._clock()
+            return False
+        return self._clock() - self._queue_empty_at > STANDING_QUEUE_S
+
+    async def enter(self) -> str | None:
+        """Take a slot, waiting in the queue if need be; None when admitted, else why not
+        (the caller refuses the request and must not call ``leave``)."""
+        if self.inflight < self.max_inflight and not self._waiters:
+            self.inflight += 1
+            return None
+        standing = self.queue_standing()
+        bound = min(self.max_queued, self.max_inflight) if standing else self.max_queued
+        if len(self._waiters) >= bound:
+            return "queue_full"
+        waiter: _Waiter = (asyncio.get_running_loop().create_future(), self._clock())
+        future = waiter[0]
+        self._waiters.append(waiter)
+        try:
+            admitted = await asyncio.wait_for(
+                asyncio.shield(future), self.target_s if standing else self.timeout_s
+            )
+        except TimeoutError:
+            if future.done() and future.result():  # handed a slot as the wait ran out
+                return None
+            future.cancel()
+            return "queue_timeout"
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled() and future.result():
+                self.leave()  # the slot was handed over; pass it on
+            future.cancel()
+            raise
+        finally:
+            self._forget(waiter)
+        return None if admitted else "queue_timeout"
+
+    def _forget(self, waiter: _Waiter) -> None:
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
+        if not self._waiters:
+            self._queue_empty_at = self._clock()
+
+    def leave(self) -> None:
+        """Give the slot to the longest waiter still within the target, or free it."""
+        standing = self.queue_standing()
+        now = self._clock()
+        while self._waiters:
+            future, since = self._waiters.popleft()
+            if future.done():
+                continue
+            if standing and now - since > self.target_s:
+                future.set_result(False)  # waited past the target in a standing queue
+                continue
+            future.set_result(True)  # the slot passes on; in-flight stays the same
+            if not self._waiters:
+                self._queue_empty_at = now
+            return
+        self._queue_empty_at = now
+        self.inflight -= 1
+
+
+def default_inflight_writes(database_is_sqlite: bool) -> int:
+    """Writes in flight when ``KNOCK_MAX_INFLIGHT_WRITES`` is 0: SQLite has one writer, so a
+    few (one writing, the others doing their reads and answers meanwhile); PostgreSQL one
+    per connection of the pool, which a write holds for its whole transaction."""
+    return SQLITE_INFLIGHT_WRITES if database_is_sqlite else POSTGRES_INFLIGHT_WRITES
+
+
 class Admission:
     """The node's limits and their state; one per process, shared by every request."""
 
-    def __init__(self, settings: Settings, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock = time.monotonic, *, database_is_sqlite: bool = True
+    ) -> None:
         self._clock = clock
-        self.max_inflight = settings.max_inflight_requests
-        self.max_queued = settings.max_queued_requests
-        self.queue_target_s = settings.queue_target_ms / 1000
-        self.queue_timeout_s = settings.queue_timeout_ms / 1000
+        queue = (settings.max_queued_requests, settings.queue_target_ms / 1000)
+        timeout_s = settings.queue_timeout_ms / 1000
+        self.requests = Gate(settings.max_inflight_requests, *queue, timeout_s, clock)
+        writes = settings.max_inflight_writes or default_inflight_writes(database_is_sqlite)
+        self.writes = Gate(writes, *queue, timeout_s, clock)
+        self.max_retry_after_s = settings.max_retry_after_s
         self.send_rate = settings.send_rate_per_user
         self.send_burst = settings.send_burst
         self.max_connections = settings.max_connections
-        self.inflight = 0
         self.connections = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._queue_empty_at = clock()
         self._send_buckets: collections.OrderedDict[bytes, TokenBucket] = collections.OrderedDict()
         self._connect_bucket = (
             TokenBucket(settings.connect_rate, settings.connect_burst, clock())
@@ -131,65 +238,33 @@ class Admission:
     def retry_after_s(self) -> float:
         """How long a refused client should stay away: as many seconds as the node refused
         requests per request it admitted in the last second, so that the more clients
-        knock, the longer they wait and the sooner the retries fit in (1 to 30 s)."""
+        knock, the longer they wait and the sooner the retries fit in (1 s to
+        ``max_retry_after_s``)."""
         admitted, refused = self._last_counts
-        return float(max(1, min(MAX_RETRY_AFTER_S, refused // max(1, admitted))))
+        return float(max(1, min(self.max_retry_after_s, refused // max(1, admitted))))
 
-    def queue_standing(self) -> bool:
-        if not self._waiters:
-            self._queue_empty_at = self._clock()
-            return False
-        return self._clock() - self._queue_empty_at > STANDING_QUEUE_S
-
-    async def enter(self) -> str | None:
-        """Take an in-flight slot, waiting in the queue if need be; None when admitted,
-        else why not (the caller answers 503 and must not call ``leave``)."""
-        if self.inflight < self.max_inflight and not self._waiters:
-            self.inflight += 1
-            self._count(refused=False)
-            return None
-        if len(self._waiters) >= self.max_queued:
+    async def enter(self, write: bool) -> str | None:
+        """Admit a request (a write first through the write gate, then like any request
+        through the request gate): None when admitted (the caller then calls ``leave``
+        with the same ``write``), else why not (the caller answers 503)."""
+        if write:
+            refused = await self.writes.enter()
+            if refused is not None:
+                self._count(refused=True)
+                return "writes_" + refused
+        refused = await self.requests.enter()
+        if refused is not None:
+            if write:
+                self.writes.leave()
             self._count(refused=True)
-            return "queue_full"
-        timeout = self.queue_target_s if self.queue_standing() else self.queue_timeout_s
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
-        except TimeoutError:
-            if waiter.done():  # handed a slot just as the wait ran out: keep it
-                self._count(refused=False)
-                return None
-            waiter.cancel()
-            self._count(refused=True)
-            return "queue_timeout"
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.leave()  # the slot was handed over; pass it on
-            waiter.cancel()
-            raise
-        finally:
-            self._forget(waiter)
+            return refused
         self._count(refused=False)
         return None
 
-    def _forget(self, waiter: asyncio.Future[None]) -> None:
-        with contextlib.suppress(ValueError):
-            self._waiters.remove(waiter)
-        if not self._waiters:
-            self._queue_empty_at = self._clock()
-
-    def leave(self) -> None:
-        """Give the slot to the longest waiter, or free it."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # the slot passes on; in-flight stays the same
-                if not self._waiters:
-                    self._queue_empty_at = self._clock()
-                return
-        self._queue_empty_at = self._clock()
-        self.inflight -= 1
+    def leave(self, write: bool) -> None:
+        self.requests.leave()
+        if write:
+            self.writes.leave()
 
     def take_send(self, token: bytes) -> float:
         """0 when this session may send a message now, else the seconds to wait."""
@@ -233,13 +308,41 @@ class Admission:
             self.stats.overloaded += 1
 
 
+_OVERLOADED = "The server is overloaded; try again after Retry-After seconds."
 _MESSAGES = {
-    "queue_full": "The server is overloaded; try again after Retry-After seconds.",
-    "queue_timeout": "The server is overloaded; try again after Retry-After seconds.",
+    "queue_full": _OVERLOADED,
+    "queue_timeout": _OVERLOADED,
+    "writes_queue_full": _OVERLOADED,
+    "writes_queue_timeout": _OVERLOADED,
     "send_rate": "You are sending too fast; try again after Retry-After seconds.",
     "ws_connections": "This server has no room for another connection; try again later.",
     "ws_connect_rate": "Too many connections are opening at once; try again later.",
 }
+# Refusals are answered outside the framework (and its SecurityHeaders), so they carry the
+# same headers themselves; bodies and headers are built once.
+_REFUSAL_BODIES = {
+    "overloaded": error_body("overloaded", _OVERLOADED),
+    "rate_limited": error_body("rate_limited", _MESSAGES["send_rate"]),
+}
+_REFUSAL_HEADERS = {
+    code: [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *SECURITY_HEADERS,
+    ]
+    for code, body in _REFUSAL_BODIES.items()
+}
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Mutating requests that spend their time elsewhere than in the database's writer (hashing
+# a password, receiving an upload): in one of the few write slots they would keep sends
+# out for that long. They are limited as requests, and their one short write queues inside.
+_NOT_WRITES = frozenset({"/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/media"})
+
+
+def is_write(method: str, path: str) -> bool:
+    """Whether a request goes through the write gate: it changes something and most of its
+    time is spent in a write transaction."""
+    return method in _WRITE_METHODS and path not in _NOT_WRITES
 
 
 def _retry_after(seconds: float) -> bytes:
@@ -254,7 +357,9 @@ def _bearer(scope: Scope) -> bytes | None:
 
 
 class AdmissionControl:
-    """ASGI middleware that applies ``Admission`` before anything else runs."""
+    """ASGI middleware that applies ``Admission`` before anything else runs: it wraps the
+    whole framework (``main.KnockApp``), so a refusal costs uvicorn's parse, a header scan
+    and one prebuilt response, and never touches the database."""
 
     def __init__(self, app: ASGIApp, admission: Admission) -> None:
         self.app = app
@@ -270,43 +375,35 @@ class AdmissionControl:
             await self.app(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = str(scope.get("path", ""))
+        path: str = scope["path"]
         if path in _EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
         admission = self.admission
-        if scope.get("method") == "POST" and _SEND_PATH.match(path):
+        method: str = scope["method"]
+        if method == "POST" and _SEND_PATH.match(path):
             token = _bearer(scope)
             wait = admission.take_send(token) if token else 0.0
             if wait > 0:
                 await self._refuse_http(send, 429, "rate_limited", "send_rate", wait)
                 return
-        refused = await admission.enter()
+        write = is_write(method, path)
+        refused = await admission.enter(write)
         if refused is not None:
             await self._refuse_http(send, 503, "overloaded", refused, admission.retry_after_s())
             return
         try:
             await self.app(scope, receive, send)
         finally:
-            admission.leave()
+            admission.leave(write)
 
     async def _refuse_http(
         self, send: Send, status: int, code: str, reason: str, wait_s: float
     ) -> None:
         self.admission.note(reason)
-        body = error_body(code, _MESSAGES[reason])
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", _retry_after(wait_s)),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        headers = [*_REFUSAL_HEADERS[code], (b"retry-after", _retry_after(wait_s))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": _REFUSAL_BODIES[code]})
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         admission = self.admission

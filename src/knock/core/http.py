@@ -21,6 +21,8 @@ _COMMON_HEADERS = [
     (b"x-frame-options", b"DENY"),
 ]
 _CSP_HEADER = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
+# For answers given outside this middleware (admission control's refusals).
+SECURITY_HEADERS = (*_COMMON_HEADERS, _CSP_HEADER)
 # The interactive API docs load Swagger UI with an inline script; they are a developer tool.
 _CSP_EXEMPT = ("/api/v1/docs",)
 
