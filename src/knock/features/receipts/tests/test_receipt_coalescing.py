@@ -18,6 +18,7 @@ from knock.testing import (
     logged_events,
     register,
     send_text,
+    team,
 )
 
 
@@ -100,3 +101,26 @@ async def test_pending_receipts_are_sent_on_shutdown(app: Any, http: httpx.Async
     await app.state.node.receipt_coalescer.stop()
     [(frame, _)] = await logged_events(app, "receipt.updated")
     assert frame["receipts"] == [{"user_id": bob.id, "from_seq": 0, "up_to_seq": 1}]
+
+
+async def test_a_coalesced_read_moves_the_cursor_forward_only(http: httpx.AsyncClient) -> None:
+    """Coalesced reads take the plain SQL path: the same rules as the ORM one."""
+    org_id, (ann, bob, cat) = await team(http, "Ann", "Bob", "Cat")
+    group = await create_group(ann, org_id, bob)
+    for i in range(3):
+        await send_text(ann, group, f"m{i}")
+
+    async def read_seq() -> int:
+        return int(expect(await bob.get(f"/conversations/{group}"), 200)["read_seq"])
+
+    expect(await bob.post(f"/conversations/{group}/read", {"up_to_seq": 2}), 204)
+    assert await read_seq() == 2
+    expect(await bob.post(f"/conversations/{group}/read", {"up_to_seq": 1}), 204)
+    assert await read_seq() == 2
+    expect(await bob.post(f"/conversations/{group}/read", {"up_to_seq": 99}), 204)
+    assert await read_seq() == 3
+    missing = await cat.post("/conversations/0000000000000000000000000a/read", {"up_to_seq": 1})
+    refused = await cat.post(f"/conversations/{group}/read", {"up_to_seq": 1})
+    too_long = await cat.post(f"/conversations/{'x' * 200}/read", {"up_to_seq": 1})
+    assert refused.status_code == missing.status_code == too_long.status_code == 404
+    assert refused.json() == missing.json()
