@@ -72,6 +72,7 @@ class Node:
     registry: Registry
     pump: EventPump
     gateway: Gateway
+    admission: Admission
     accounts: Accounts
     orgs: Orgs
     conversations: Conversations
@@ -116,7 +117,8 @@ def build_node(settings: Settings) -> Node:
     )
     receipt_coalescer = ReceiptCoalescer(db, settings.receipt_coalesce_ms)
     receipts = Receipts(db, settings, receipt_coalescer)
-    gateway = Gateway(db, accounts, pump, registry, settings)
+    admission = Admission(settings)
+    gateway = Gateway(db, accounts, pump, registry, settings, admission)
     calls = Calls(
         db,
         settings,
@@ -132,6 +134,7 @@ def build_node(settings: Settings) -> Node:
         registry=registry,
         pump=pump,
         gateway=gateway,
+        admission=admission,
         accounts=accounts,
         orgs=orgs,
         conversations=conversations,
@@ -221,7 +224,7 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
     app.add_middleware(RefuseNul)
     # Inside the security headers (refusals carry them too), outside everything else: a
     # refused request must cost next to nothing.
-    app.state.admission = Admission(settings)
+    app.state.admission = node.admission
     app.add_middleware(AdmissionControl, admission=app.state.admission)
     app.add_middleware(SecurityHeaders)
     return app
