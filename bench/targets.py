@@ -22,7 +22,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import orjson
@@ -89,10 +89,13 @@ class Target:
 class BareTarget(Target):
     name = "bare"
     module = "bench.bare"
+    wrapper: ClassVar[
+        list[str]
+    ] = []  # runs the server under another module (bench.memory traces it)
 
     def start(self, pin: bool) -> None:
         self.port = free_port()
-        argv = [sys.executable, "-m", self.module, "--port", str(self.port)]
+        argv = [sys.executable, *self.wrapper, "-m", self.module, "--port", str(self.port)]
         env = {**os.environ, "PYTHONPATH": os.getcwd()}
         self.server = Server(argv, env, self.port)
         self.server.start(pin)
@@ -130,6 +133,9 @@ def _asyncpg_url(url: str) -> str:
 
 class KnockTarget(Target):
     name = "knock"
+    wrapper: ClassVar[
+        list[str]
+    ] = []  # runs the server under another module (bench.memory traces it)
 
     def __init__(
         self,
@@ -199,7 +205,7 @@ class KnockTarget(Target):
             pids = [pid for node in self.others for pid in node.pids]
             return pids + (pids_matching(("postgres", "redis-server"), found) if found else [])
 
-        argv = [sys.executable, "-m", "knock", "serve", "--port", str(self.port)]
+        argv = [sys.executable, *self.wrapper, "-m", "knock", "serve", "--port", str(self.port)]
         self.server = Server(argv, env, self.port, extra_pids=extra)
         self.server.start(pin)
         for node in self.others:

@@ -74,6 +74,7 @@ class Node:
     registry: Registry
     pump: EventPump
     gateway: Gateway
+    admission: Admission
     accounts: Accounts
     orgs: Orgs
     conversations: Conversations
@@ -118,7 +119,8 @@ def build_node(settings: Settings) -> Node:
     )
     receipt_coalescer = ReceiptCoalescer(db, settings.receipt_coalesce_ms)
     receipts = Receipts(db, settings, receipt_coalescer)
-    gateway = Gateway(db, accounts, pump, registry, settings)
+    admission = Admission(settings, database_is_sqlite=db.is_sqlite)
+    gateway = Gateway(db, accounts, pump, registry, settings, admission)
     calls = Calls(
         db,
         settings,
@@ -134,6 +136,7 @@ def build_node(settings: Settings) -> Node:
         registry=registry,
         pump=pump,
         gateway=gateway,
+        admission=admission,
         accounts=accounts,
         orgs=orgs,
         conversations=conversations,
@@ -205,7 +208,7 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.node = node
-    app.admission = app.state.admission = Admission(settings, database_is_sqlite=node.db.is_sqlite)
+    app.admission = app.state.admission = node.admission
     install_error_handlers(app)
 
     @app.get("/api/v1/health", tags=["ops"])

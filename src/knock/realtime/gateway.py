@@ -16,6 +16,7 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from knock.config import Settings
+from knock.core.admission import Admission
 from knock.core.db import Database
 from knock.core.errors import Unauthorized, error_response
 from knock.features.accounts.actions import Accounts, Viewer
@@ -26,17 +27,19 @@ from knock.realtime.eventlog import (
     subscriptions_of,
 )
 from knock.realtime.pump import EventPump
-from knock.realtime.registry import Connection, Registry
-from knock.realtime.wire import Wire, frame_payload, text_frame, wire_of
+from knock.realtime.registry import (
+    CLOSE_NORMAL,
+    CLOSE_TRY_AGAIN_LATER,
+    PONG,
+    Connection,
+    Registry,
+)
+from knock.realtime.wire import CLOSE_TIMEOUT_S, Wire, frame_payload, text_frame, wire_of
 
 log = logging.getLogger(__name__)
 
-CLOSE_NORMAL = 1000
-CLOSE_TRY_AGAIN_LATER = 1013
 REPLAY_PAGE = 500
-CLOSE_TIMEOUT_S = 30.0
 _PING = text_frame(b'{"type":"ping"}')
-_PONG = text_frame(b'{"type":"pong"}')
 
 
 def _cursor_frame(kind: str, cursor: int) -> bytes:
@@ -51,13 +54,18 @@ class Gateway:
         pump: EventPump,
         registry: Registry,
         settings: Settings,
+        admission: Admission | None = None,
     ) -> None:
+        """``admission`` counts open sockets: it counts one while the ASGI call lasts, and
+        a socket that Knock's protocol serves on is counted until it ends."""
         self._db = db
+        self._admission = admission
         self._accounts = accounts
         self._pump = pump
         self._registry = registry
         self._settings = settings
         self._heartbeat: asyncio.TimerHandle | None = None
+        self._release_conn = self._release  # one bound method for every connection
 
     def origin_allowed(self, websocket: WebSocket) -> bool:
         origin = websocket.headers.get("origin")
@@ -84,32 +92,38 @@ class Gateway:
             return
         await websocket.accept()
         conn = Connection(viewer.user_id, viewer.session_id, self._settings.ws_send_queue)
+        live = False
         try:
-            await self._serve(websocket, viewer, conn)
+            live = await self._serve(websocket, viewer, conn)
         finally:
-            self._registry.remove(conn)
+            if not live:
+                self._registry.remove(conn)
 
-    async def _serve(self, websocket: WebSocket, viewer: Viewer, conn: Connection) -> None:
-        # Subscribe under a paused pump: the membership snapshot is at least as new as the
-        # pump's position, and membership events after it re-apply idempotently.
-        async with self._pump.paused() as position:
-            async with self._db.read() as session:
-                conversation_ids, org_ids = await subscriptions_of(session, viewer.user_id)
-                head = await last_event_id(session)
-                oldest = await pruned_upto(session)
-            self._registry.add(conn, conversation_ids, org_ids)
+    async def _serve(self, websocket: WebSocket, viewer: Viewer, conn: Connection) -> bool:
+        """Subscribe, replay, go live; True when Knock's protocol serves the socket on
+        (this endpoint then returns and the socket stays open, with no task of its own)."""
+        position, head, oldest = await self._subscribe(
+            conn, viewer, websocket.query_params.get("cursor")
+        )
         self._keep_pinging()
 
         cursor = websocket.query_params.get("cursor")
         wire = wire_of(websocket.scope)
         last_sent = await self._replay(websocket, wire, viewer, cursor, position, head, oldest)
         await self._send(websocket, wire, [_cursor_frame("ready", max(last_sent, position))])
-        # Live: what queued during the replay goes first (the writer), then frames go
-        # straight to the socket while it keeps up.
         conn.last_sent = last_sent
-        conn.wire = wire
-        conn.wakeup.set()
-        await self._live(websocket, conn, wire)
+        if wire is not None and not conn.overflowed:
+            # From here the protocol calls the connection: what queued during the replay
+            # goes first, then frames go straight to the socket while it keeps up.
+            conn.release = self._release_conn
+            if conn.live_on(wire):
+                if self._admission is not None:
+                    self._admission.connections += 1  # the socket outlives this ASGI call
+                return True
+            conn.release = _keep
+            return False
+        if not conn.overflowed:
+            await self._live(websocket, conn, wire)
         # Unsubscribe before closing: a full socket can take long to take a close frame.
         self._registry.remove(conn)
         if conn.overflowed:
@@ -118,15 +132,44 @@ class Gateway:
                     websocket.close(CLOSE_TRY_AGAIN_LATER, "too slow; resume with your cursor"),
                     CLOSE_TIMEOUT_S,
                 )
+        return False
+
+    async def _subscribe(
+        self, conn: Connection, viewer: Viewer, cursor: str | None
+    ) -> tuple[int, int, int]:
+        """Register the connection; the pump's position, and when a cursor is given the
+        log's head and pruning point (the replay's bounds)."""
+        # Under a paused pump: the membership snapshot is at least as new as the pump's
+        # position, and membership events after it re-apply idempotently.
+        async with self._pump.paused() as position:
+            async with self._db.read() as session:
+                conversation_ids, org_ids = await subscriptions_of(session, viewer.user_id)
+                if cursor:
+                    head = await last_event_id(session)
+                    oldest = await pruned_upto(session)
+                else:
+                    head = oldest = position  # no replay: the bounds are not needed
+            self._registry.add(conn, conversation_ids, org_ids)
+        return position, head, oldest
+
+    def _release(self, conn: Connection) -> None:
+        """A live connection on Knock's protocol ended (closed, lost, too slow, revoked)."""
+        self._registry.remove(conn)
+        if self._admission is not None:
+            self._admission.close_connection()
 
     async def _live(self, websocket: WebSocket, conn: Connection, wire: Wire | None) -> None:
-        """Read in this task and write in one more, until either ends. The writer ends on
-        a close code or a dead socket, an overflow ends the reading; each stops the other."""
-        writer = asyncio.create_task(self._write(websocket, conn, wire))
+        """Under another server: read in this task and write in one more, until either
+        ends. The writer ends on a close code or a dead socket, an overflow ends the
+        reading; each stops the other."""
+        wakeup = asyncio.Event()
+        conn.wakeup = wakeup.set
+        writer = asyncio.create_task(self._write(websocket, conn, wire, wakeup))
         reader = asyncio.current_task()
         assert reader is not None
         conn.interrupt = reader.cancel
         writer.add_done_callback(lambda _: conn.interrupt())
+        wakeup.set()  # what queued during the replay
         try:
             if not conn.overflowed:
                 await self._read(websocket, conn)
@@ -195,13 +238,14 @@ class Gateway:
                 break
         return max(sent, cursor)
 
-    async def _write(self, websocket: WebSocket, conn: Connection, wire: Wire | None) -> None:
-        """Sends what queued: during the replay, while the socket was full, or always when
-        the socket is not on Knock's protocol."""
+    async def _write(
+        self, websocket: WebSocket, conn: Connection, wire: Wire | None, wakeup: asyncio.Event
+    ) -> None:
+        """Sends what queued (under another server than Knock's protocol)."""
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             while True:
-                await conn.wakeup.wait()
-                conn.wakeup.clear()
+                await wakeup.wait()
+                wakeup.clear()
                 if wire is not None:
                     # Wait before taking: frames pushed meanwhile queue behind these.
                     await wire.writable()
@@ -216,7 +260,7 @@ class Gateway:
             while True:
                 text = await websocket.receive_text()
                 if len(text) <= 64 and orjson.loads(text).get("type") == "ping":
-                    conn.push(0, _PONG)
+                    conn.push(0, PONG)
         except (WebSocketDisconnect, orjson.JSONDecodeError, AttributeError, KeyError):
             pass
         finally:
@@ -225,3 +269,7 @@ class Gateway:
 
 def _reading_over() -> None:
     """What stops a connection's reading once it has stopped."""
+
+
+def _keep(conn: Connection) -> None:
+    """Nothing to release: the endpoint unsubscribes the connection itself."""

@@ -7,39 +7,71 @@ event costs a few set lookups and no database query.
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
-from knock.realtime.wire import Wire
+import orjson
+
+from knock.realtime.wire import Wire, text_frame
+
+CLOSE_NORMAL = 1000
+CLOSE_TRY_AGAIN_LATER = 1013
+PONG = text_frame(b'{"type":"pong"}')
 
 
 def _nothing() -> None:
     """A connection that is not being read yet, or no more, has nothing to interrupt."""
 
 
+def _forget(conn: Connection) -> None:
+    """A connection that no gateway holds has nothing to release."""
+
+
 class Connection:
     """One open WebSocket: its subscriptions and a bounded queue of frames to send.
 
     Frames are whole WebSocket frames (``wire.text_frame``), the same bytes for every
-    recipient. Once the replay is sent the gateway sets ``wire`` (when Knock's protocol
-    serves the socket): a frame then goes straight to the socket if nothing is queued
-    before it and the socket takes more; otherwise it queues for the connection's writer.
+    recipient. Once the replay is sent the gateway hands the socket over (``live_on``, when
+    Knock's protocol serves it): a frame then goes straight to the socket if nothing is
+    queued before it and the socket takes more; otherwise it queues until the socket drains
+    (``writable_again``). No task serves such a connection. Under another server the
+    gateway's writer task drains the queue when ``wakeup`` calls it.
+
+    Idle connections are most of a node's memory, hence the slots and the queue that
+    exists only while frames wait.
     """
+
+    __slots__ = (
+        "closing_code",
+        "conversations",
+        "interrupt",
+        "last_sent",
+        "max_queue",
+        "orgs",
+        "overflowed",
+        "queue",
+        "release",
+        "session_id",
+        "user_id",
+        "wakeup",
+        "wire",
+    )
 
     def __init__(self, user_id: str, session_id: str, max_queue: int) -> None:
         self.user_id = user_id
         self.session_id = session_id
         self.conversations: set[str] = set()
         self.orgs: set[str] = set()
-        self.queue: deque[tuple[int, bytes]] = deque()
+        self.queue: deque[tuple[int, bytes]] | None = None
         self.max_queue = max_queue
         self.wire: Wire | None = None
         self.last_sent = 0  # the id of the last event frame sent (replayed or live)
-        self.wakeup = asyncio.Event()
         self.overflowed = False
-        self.interrupt: Callable[[], object] = _nothing  # stops the gateway reading it
         self.closing_code: int | None = None
+        self.wakeup: Callable[[], object] = _nothing  # the ASGI writer's, if there is one
+        self.interrupt: Callable[[], object] = _nothing  # stops the gateway reading it
+        # Unsubscribes a live connection and gives its slot back; called once.
+        self.release: Callable[[Connection], None] = _forget
 
     def push(self, event_id: int, frame: bytes) -> None:
         """Send or queue a frame (event_id 0 for control frames); never blocks the caller.
@@ -47,23 +79,31 @@ class Connection:
         if self.overflowed or self.closing_code is not None:
             return
         wire = self.wire
-        if wire is not None and not self.queue and not wire.paused:
+        queue = self.queue
+        if wire is not None and not queue and not wire.paused:
             if event_id == 0 or event_id > self.last_sent:
                 if event_id:
                     self.last_sent = event_id
                 wire.write(frame)
             return
-        if len(self.queue) >= self.max_queue:
-            self.queue.clear()  # memory stays bounded: the client resumes from its cursor
+        if queue is None:
+            queue = self.queue = deque()
+        if len(queue) >= self.max_queue:
+            self.queue = None  # memory stays bounded: the client resumes from its cursor
             self.overflowed = True
-            self.interrupt()
-        else:
-            self.queue.append((event_id, frame))
-        self.wakeup.set()
+            if wire is not None:
+                self._end(CLOSE_TRY_AGAIN_LATER, "too slow; resume with your cursor")
+            else:
+                self.interrupt()
+            return
+        queue.append((event_id, frame))
+        self.wakeup()
 
     def take_unsent(self) -> list[bytes]:
-        """Every queued frame not sent yet, in order; the queue is then empty."""
+        """Every queued frame not sent yet, in order; the queue is then gone."""
         frames: list[bytes] = []
+        if self.queue is None:
+            return frames
         last_sent = self.last_sent
         for event_id, frame in self.queue:
             if event_id == 0:
@@ -71,13 +111,64 @@ class Connection:
             elif event_id > last_sent:
                 frames.append(frame)
                 last_sent = event_id
-        self.queue.clear()
+        self.queue = None
         self.last_sent = last_sent
         return frames
 
     def close_with(self, code: int) -> None:
+        if self.wire is not None:
+            if self.closing_code is None:
+                self._flush()
+                self._end(code, "")
+            return
         self.closing_code = code
-        self.wakeup.set()
+        self.wakeup()
+
+    # Served by Knock's protocol (``wire.SocketOwner``) ----------------------------------
+
+    def live_on(self, wire: Wire) -> bool:
+        """Take the socket over from the gateway's endpoint: what queued during the replay
+        goes first, then frames go straight out. False if the socket is already gone."""
+        if not wire.detach(self):
+            return False
+        self.wire = wire
+        self._flush()
+        return True
+
+    def text_received(self, data: bytes) -> None:
+        if len(data) <= 64:
+            try:
+                kind = orjson.loads(data).get("type")
+            except (orjson.JSONDecodeError, AttributeError):
+                return  # not a message of Knock's: ignored
+            if kind == "ping":
+                self.push(0, PONG)
+
+    def writable_again(self) -> None:
+        if self.closing_code is None:
+            self._flush()
+
+    def socket_lost(self) -> None:
+        self.closing_code = CLOSE_NORMAL
+        self.queue = None
+        self._release()
+
+    def _flush(self) -> None:
+        frames = self.take_unsent()
+        if frames and self.wire is not None:
+            self.wire.write(b"".join(frames))
+
+    def _end(self, code: int, reason: str) -> None:
+        """Unsubscribe, then close (a full socket can take long to take a close frame)."""
+        self.closing_code = code
+        self.queue = None
+        self._release()
+        if self.wire is not None and code != CLOSE_NORMAL:
+            self.wire.close(code, reason)
+
+    def _release(self) -> None:
+        release, self.release = self.release, _forget
+        release(self)
 
 
 class Registry:

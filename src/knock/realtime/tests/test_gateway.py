@@ -228,16 +228,28 @@ async def test_a_recalled_message_is_recalled_in_the_log_too(
     assert "words" not in str(replayed)
 
 
-async def test_an_open_socket_costs_two_tasks_at_most(
-    ws: WsOpener, http: httpx.AsyncClient
+async def test_an_open_socket_costs_no_task_on_knocks_protocol(
+    app: Any, ws: WsOpener, http: httpx.AsyncClient, request: pytest.FixtureRequest
 ) -> None:
-    """The endpoint reads and one writer writes; heartbeats are one timer for the node."""
+    """On Knock's protocol a live socket is served by callbacks (no task per socket) and
+    still counts against the node's connection limit until it closes; under another
+    server the endpoint reads and one writer writes. Heartbeats are one timer per node."""
     member = await register(http)
-    before = len(asyncio.all_tasks())
+    admission = app.state.admission
+    before_tasks, before_open = len(asyncio.all_tasks()), admission.connections
     async with contextlib.AsyncExitStack() as stack:
         for _ in range(10):
             # No client pings: the client then runs no task of its own.
             sock = await stack.enter_async_context(ws(member.token, ping_interval=None))
             await frames_until(sock, lambda f: f["type"] == "ready")
-        # 10 sockets: each adds uvicorn's ASGI task (the endpoint, reading) and a writer.
-        assert len(asyncio.all_tasks()) - before <= 2 * 10 + 2
+        per_socket = 0 if request.node.callspec.params["live"] == "knock" else 2
+        assert len(asyncio.all_tasks()) - before_tasks <= per_socket * 10 + 2
+        assert admission.connections - before_open == 10
+        await sock.send('{"type":"ping"}')
+        await frames_until(sock, lambda f: f["type"] == "pong")
+    for _ in range(200):  # the server hears the closes a moment later
+        if admission.connections == before_open and len(app.state.node.registry) == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert admission.connections == before_open
+    assert len(app.state.node.registry) == 0

@@ -45,12 +45,12 @@ async def emit(db: Database, user_id: str, numbers: range) -> None:
 def received(conn: Connection) -> list[int]:
     import orjson
 
-    return [orjson.loads(frame_payload(frame))["n"] for _, frame in conn.queue]
+    return [orjson.loads(frame_payload(frame))["n"] for _, frame in conn.queue or ()]
 
 
 async def wait_for(conn: Connection, count: int, timeout_s: float = 10.0) -> None:
     for _ in range(int(timeout_s / 0.02)):
-        if len(conn.queue) >= count:
+        if len(conn.queue or ()) >= count:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"only {received(conn)} arrived")
