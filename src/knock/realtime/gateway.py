@@ -91,7 +91,9 @@ class Gateway:
             await websocket.send_denial_response(error_response(401, exc.code, exc.message))
             return
         await websocket.accept()
-        conn = Connection(viewer.user_id, viewer.session_id, self._settings.ws_send_queue)
+        conn = Connection(
+            viewer.user_id, viewer.session_id, self._settings.ws_send_queue, self._registry.batch
+        )
         live = False
         try:
             live = await self._serve(websocket, viewer, conn)
