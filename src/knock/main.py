@@ -32,8 +32,14 @@ from knock.features.approvals.cards import ApprovalCards
 from knock.features.approvals.export import ApprovalExport
 from knock.features.approvals.templates import Templates
 from knock.features.calls import routes as calls_routes
-from knock.features.calls.actions import Calls, NodeIdentity, call_upkeep
-from knock.features.calls.media import ConferenceMedia
+from knock.features.calls.actions import (
+    CallMedia,
+    Calls,
+    NodeIdentity,
+    OnGone,
+    OnSpeaking,
+    call_upkeep,
+)
 from knock.features.conversations import routes as conversations_routes
 from knock.features.conversations.actions import Conversations
 from knock.features.ding import routes as ding_routes
@@ -121,12 +127,15 @@ def build_node(settings: Settings) -> Node:
     receipts = Receipts(db, settings, receipt_coalescer)
     admission = Admission(settings, database_is_sqlite=db.is_sqlite)
     gateway = Gateway(db, accounts, pump, registry, settings, admission)
-    calls = Calls(
-        db,
-        settings,
-        NodeIdentity.of(settings),
-        lambda on_speaking, on_gone: ConferenceMedia(settings, on_speaking, on_gone),
-    )
+
+    def conference_media(on_speaking: OnSpeaking, on_gone: OnGone) -> CallMedia:
+        # Imported here, when the node first needs a mixer: aiortc, PyAV and numpy cost more
+        # than a second of every start (the test suite starts ~80 servers).
+        from knock.features.calls.media import ConferenceMedia
+
+        return ConferenceMedia(settings, on_speaking, on_gone)
+
+    calls = Calls(db, settings, NodeIdentity.of(settings), conference_media)
     dings = Dings(db, settings)
     ding_escalation = DingEscalation(db, settings, DingDelivery(settings))
     return Node(

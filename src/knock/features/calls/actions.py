@@ -28,10 +28,10 @@ from knock.core.events import Audience
 from knock.core.ids import ID_LENGTH, new_id
 from knock.features.calls import repository as repo
 from knock.features.calls.events import CallEnded, CallStarted, CallUpdated
-from knock.features.calls.media import OfferRejected
+from knock.features.calls.ice import PortRangeExhausted, ice_servers
 from knock.features.calls.models import Call, CallParticipant
-from knock.features.calls.rtc import PortRangeExhausted, ice_servers
 from knock.features.calls.schemas import CallOut, IceServerOut, JoinCallOut, ParticipantOut
+from knock.features.calls.sdp import OfferRejected
 from knock.features.conversations.actions import access_conversation
 from knock.features.conversations.models import ConversationMember
 from knock.features.orgs.actions import access_org, is_admin
@@ -137,7 +137,11 @@ class Calls:
         self._db = db
         self._settings = settings
         self.node = node
-        self._media = build_media(self.on_speaking, self.on_gone)
+        # The mixer is built when this node first needs one (see _load_media): building it
+        # imports aiortc, PyAV and numpy, more than a second that a start should not pay.
+        self._build_media = build_media
+        self._media: CallMedia | None = None
+        self._media_loading: asyncio.Future[CallMedia] | None = None
         # The mixer's latest word on who speaks, per call of this node.
         self._speaking: dict[str, frozenset[str]] = {}
         self._speaking_changed: set[str] = set()
@@ -163,6 +167,30 @@ class Calls:
         present = await repo.present_participants(session, call.id)
         return call_out(call, present, self._speaking.get(call.id, frozenset()))
 
+    def _load_media(self) -> asyncio.Future[CallMedia]:
+        """Start building this node's mixer (once). It is built in a thread, so the imports
+        it brings do not stall the event loop; a call started here begins it, and its joins
+        wait for it."""
+        if self._media_loading is None:
+            self._media_loading = asyncio.ensure_future(
+                asyncio.to_thread(self._build_media, self.on_speaking, self.on_gone)
+            )
+        return self._media_loading
+
+    async def _mixer(self) -> CallMedia:
+        """The mixer, built first if it is not yet."""
+        if self._media is None:
+            # Shielded: a join cancelled while waiting must not cancel the build others wait on.
+            self._media = await asyncio.shield(self._load_media())
+        return self._media
+
+    async def _mixer_if_any(self) -> CallMedia | None:
+        """The mixer if one is built or being built; None if this node never needed one (it
+        then holds no audio, so there is nothing to leave, mute or end in it)."""
+        if self._media is None and self._media_loading is None:
+            return None
+        return await self._mixer()
+
     def _ice_servers(self, user_id: str) -> list[IceServerOut]:
         return [
             IceServerOut(urls=s.urls, username=s.username, credential=s.credential)
@@ -171,7 +199,7 @@ class Calls:
 
     def mixer_participants(self, call_id: str) -> frozenset[str]:
         """Who this node's mixer has in the call (for operators and tests)."""
-        return self._media.participants(call_id)
+        return self._media.participants(call_id) if self._media is not None else frozenset()
 
     def _is_local(self, call: Call) -> bool:
         return call.node_id == self.node.id
@@ -214,7 +242,9 @@ class Calls:
                 await repo.insert_call_txn(txn.session, call)
                 out = call_out(call, [])
                 txn.emit(CallStarted(call=out), audience(call))
-                return out, True
+            # Joins come next, to this node: have the mixer ready for them.
+            self._load_media()
+            return out, True
         except IntegrityError:
             # Someone else started one at the same moment: theirs is the call.
             return await self.active_call(user_id, conversation_id), False
@@ -233,7 +263,8 @@ class Calls:
         self._joining.add(key)
         try:
             try:
-                answer = await self._media.join(call_id, user_id, sdp)
+                media = await self._mixer()
+                answer = await media.join(call_id, user_id, sdp)
                 self._local.add(call_id)
             except OfferRejected as exc:
                 raise InvalidInput(f"sdp: {exc}.") from None
@@ -242,7 +273,7 @@ class Calls:
             try:
                 out = await self._enter(user_id, call_id)
             except BaseException:
-                await self._media.leave(call_id, user_id)
+                await media.leave(call_id, user_id)
                 raise
         finally:
             self._joining.discard(key)
@@ -282,7 +313,7 @@ class Calls:
             call, _ = await access_call(txn.session, user_id, call_id, lock=True)
             out = await self._leave_txn(txn, call, user_id)
         if self._is_local(call):
-            await self._media.leave(call_id, user_id)
+            await self._leave_mixer(call_id, user_id)
             if out.status == "ended":
                 await self._end_media(call_id)
         return out
@@ -309,7 +340,14 @@ class Calls:
         self._speaking.pop(call_id, None)
         self._speaking_changed.discard(call_id)
         self._local.discard(call_id)
-        await self._media.end(call_id)
+        media = await self._mixer_if_any()
+        if media is not None:
+            await media.end(call_id)
+
+    async def _leave_mixer(self, call_id: str, user_id: str) -> None:
+        media = await self._mixer_if_any()
+        if media is not None:
+            await media.leave(call_id, user_id)
 
     async def do_mute(self, user_id: str, call_id: str, muted: bool) -> CallOut:
         """Mute or unmute the caller in the call: the mixer stops (or resumes) mixing them."""
@@ -320,8 +358,9 @@ class Calls:
                 raise Conflict("You are not in this call.", code="not_in_call")
             out = await self._render(txn.session, call)
             txn.emit(CallUpdated(call=out), audience(call))
-        if self._is_local(call):
-            self._media.set_muted(call_id, user_id, muted)
+        media = await self._mixer_if_any() if self._is_local(call) else None
+        if media is not None:
+            media.set_muted(call_id, user_id, muted)
         return out
 
     async def do_end_call(self, user_id: str, call_id: str) -> CallOut:
@@ -355,7 +394,7 @@ class Calls:
             if call is None:
                 return
             out = await self._leave_txn(txn, call, user_id)
-        await self._media.leave(call_id, user_id)
+        await self._leave_mixer(call_id, user_id)
         if out.status == "ended":
             await self._end_media(call_id)
 
@@ -423,9 +462,9 @@ class Calls:
                 # Removed from the conversation (or the team) while in its call.
                 await self._take_out(call_id, user_id)
                 present.discard(user_id)
-            for user_id in self._media.participants(call_id) - present:
+            for user_id in self.mixer_participants(call_id) - present:
                 if (call_id, user_id) not in self._joining:
-                    await self._media.leave(call_id, user_id)
+                    await self._leave_mixer(call_id, user_id)
             if not present and call.started_at < now - grace:
                 # Started and never joined (or every join failed): nobody will end it.
                 ended += await self._end_if(call_id, lambda c: True)
@@ -450,7 +489,13 @@ class Calls:
             except Exception:
                 # The database may be gone too; the lease then ends the call elsewhere.
                 log.exception("could not end call %s at shutdown", call_id)
-        await self._media.close()
+        try:
+            media = await self._mixer_if_any()
+        except Exception:
+            log.exception("the mixer could not be built; there is none to close")
+            return
+        if media is not None:
+            await media.close()
 
 
 def call_upkeep(calls: Calls, lease_s: int) -> PeriodicJob:

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -37,6 +36,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from knock.config import Settings
 from knock.features.calls import rtc
+from knock.features.calls.ice import HostPolicy, PortRangeExhausted
 from knock.features.calls.mixer import (
     FRAME_S,
     FRAME_SAMPLES,
@@ -47,6 +47,7 @@ from knock.features.calls.mixer import (
     mix_minus,
 )
 from knock.features.calls.opus import TIME_BASE, InputConverter, OpusStream
+from knock.features.calls.sdp import OfferRejected, ask_for_dtx, check_offer
 
 log = logging.getLogger(__name__)
 
@@ -69,42 +70,6 @@ OUTGOING_FRAMES = 3
 MAX_LAG_S = 0.2
 # The speaking set is reported at most this often (four times a second).
 SPEAKING_REPORT_S = 0.25
-# Largest SDP offer accepted: a one-track audio offer with many candidates is a few KiB.
-MAX_OFFER_BYTES = 64 * 1024
-
-
-class OfferRejected(ValueError):
-    """The SDP offer cannot be used (the message says why); the caller's input, not ours."""
-
-
-def check_offer(offer_sdp: str) -> None:
-    """One audio stream and nothing else: that is all the mixer handles."""
-    if len(offer_sdp.encode()) > MAX_OFFER_BYTES:
-        raise OfferRejected(f"the offer is larger than {MAX_OFFER_BYTES} bytes")
-    media = [line.split()[0] for line in offer_sdp.splitlines() if line.startswith("m=")]
-    if media != ["m=audio"]:
-        raise OfferRejected("the offer must have exactly one audio stream and nothing else")
-
-
-_OPUS_RTPMAP = re.compile(r"^a=rtpmap:(\d+) opus/48000", re.IGNORECASE | re.MULTILINE)
-
-
-def ask_for_dtx(answer_sdp: str) -> str:
-    """Ask the client to stop sending while its user is silent (Opus DTX, ``usedtx=1`` in our
-    answer's fmtp, RFC 7587): a silent participant then costs the server no decoding at all.
-    A missing frame is silence to the mixer, so nothing else changes."""
-    lines = answer_sdp.split("\r\n")
-    for payload_type in _OPUS_RTPMAP.findall(answer_sdp):
-        fmtp = f"a=fmtp:{payload_type} "
-        at = next((i for i, line in enumerate(lines) if line.startswith(fmtp)), None)
-        if at is None:
-            rtpmap = next(
-                i for i, line in enumerate(lines) if line.startswith(f"a=rtpmap:{payload_type} ")
-            )
-            lines.insert(rtpmap + 1, fmtp + "usedtx=1")
-        elif "usedtx" not in lines[at]:
-            lines[at] += ";usedtx=1"
-    return "\r\n".join(lines)
 
 
 class MixTrack(MediaStreamTrack):
@@ -348,7 +313,7 @@ class ConferenceMedia:
     ) -> None:
         rtc.install()
         self._settings = settings
-        self._policy = rtc.HostPolicy.from_settings(settings)
+        self._policy = HostPolicy.from_settings(settings)
         self._on_speaking = on_speaking
         self._on_gone = on_gone
         self._calls: dict[str, Conference] = {}
@@ -374,7 +339,7 @@ class ConferenceMedia:
                 await peer.setLocalDescription(
                     RTCSessionDescription(ask_for_dtx(answer.sdp), answer.type)
                 )
-        except rtc.PortRangeExhausted:
+        except PortRangeExhausted:
             await person.close()
             raise
         except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:

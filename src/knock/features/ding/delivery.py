@@ -15,8 +15,6 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
-import httpx
-
 from knock.config import Settings
 from knock.core.clock import isoformat
 
@@ -80,6 +78,11 @@ def ding_email(notice: StepNotice, sender_address: str) -> EmailMessage:
 class DingDelivery:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        if self.gateway_available:
+            # httpx (with the CLI extras it imports when typer's rich and click are there)
+            # costs most of a second: a node with a gateway pays it at start rather than on
+            # the event loop in its first step; a node without one never does.
+            import httpx  # noqa: F401
 
     @property
     def email_available(self) -> bool:
@@ -119,6 +122,8 @@ class DingDelivery:
             smtp.send_message(mail)
 
     async def _call_gateway(self, notice: StepNotice) -> tuple[str, str]:
+        import httpx  # imported at construction already (see __init__)
+
         settings = self._settings
         headers = {"Idempotency-Key": notice.idempotency_key}
         token = settings.ding_gateway_token.get_secret_value()

@@ -14,11 +14,6 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-# boto3 ships no type hints; its calls are typed Any at this edge. boto3 itself is imported
-# by S3MediaStore only: it costs about a second of every start of a node that keeps media on
-# local disk.
-from botocore.exceptions import ClientError  # type: ignore[import-untyped]
-
 CHUNK = 64 * 1024
 _KEY = re.compile(r"^[0-9a-z]{1,64}(\.thumb)?$")
 
@@ -137,6 +132,12 @@ class S3MediaStore:
     def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        # boto3 and botocore ship no type hints; their calls are typed Any at this edge. They
+        # are imported here, by a node that keeps media on S3: they cost about a second of
+        # every start of a node that keeps media on local disk.
+        from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+
+        self._client_error: type[Exception] = ClientError
         if client is None:
             import boto3  # type: ignore[import-untyped]
             from botocore.config import Config  # type: ignore[import-untyped]
@@ -171,7 +172,7 @@ class S3MediaStore:
                 Key=self._key(key),
                 Range=f"bytes={start}-{end}",
             )
-        except ClientError as exc:
+        except self._client_error as exc:
             if _error_code(exc) in ("NoSuchKey", "404"):
                 # As the local store: a missing key reads as a missing file.
                 raise FileNotFoundError(key) from None
@@ -189,12 +190,13 @@ class S3MediaStore:
     def _delete(self, key: str) -> None:
         try:
             self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as exc:
+        except self._client_error as exc:
             if _error_code(exc) not in ("NoSuchKey", "404"):
                 raise
 
 
-def _error_code(exc: ClientError) -> str:
+def _error_code(exc: Any) -> str:
+    """The S3 error code of a botocore ``ClientError``."""
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 

@@ -21,10 +21,11 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from aiortc.mediastreams import MediaStreamError
 
 from knock.config import load_settings
-from knock.features.calls import rtc
-from knock.features.calls.media import ConferenceMedia, OfferRejected
+from knock.features.calls import ice, rtc
+from knock.features.calls.media import ConferenceMedia
 from knock.features.calls.mixer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE
 from knock.features.calls.opus import InputConverter
+from knock.features.calls.sdp import OfferRejected
 
 TONES = {"ann": 440.0, "bob": 660.0, "cat": 990.0}
 AMPLITUDE = 6000
@@ -33,7 +34,7 @@ AMPLITUDE = 6000
 # a tone that should be absent must stay at codec-noise level (measured: under 60).
 HEARD = 700.0
 ABSENT = 150.0
-LOCALHOST = rtc.HostPolicy(addresses=("127.0.0.1",))
+LOCALHOST = ice.HostPolicy(addresses=("127.0.0.1",))
 
 
 class ToneTrack(MediaStreamTrack):

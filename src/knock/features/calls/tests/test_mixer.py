@@ -20,7 +20,6 @@ from knock.features.calls.media import (
     Conference,
     Participant,
     TickMix,
-    ask_for_dtx,
 )
 from knock.features.calls.mixer import (
     FRAME_SAMPLES,
@@ -32,6 +31,7 @@ from knock.features.calls.mixer import (
     mix_minus,
 )
 from knock.features.calls.opus import InputConverter, OpusStream
+from knock.features.calls.sdp import ask_for_dtx
 
 
 def constant(value: int) -> npt.NDArray[np.int16]:

@@ -13,7 +13,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 from knock.config import SettingsError, load_settings
-from knock.features.calls import rtc
+from knock.features.calls import ice, rtc
 from knock.features.calls.media import ConferenceMedia
 
 CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ (\w+)", re.MULTILINE)
@@ -22,7 +22,7 @@ CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ (\w+)", re
 async def offer() -> tuple[RTCPeerConnection, str]:
     peer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     peer.addTransceiver("audio")
-    with rtc.host_policy(rtc.HostPolicy(addresses=("127.0.0.1",))):
+    with rtc.host_policy(ice.HostPolicy(addresses=("127.0.0.1",))):
         await peer.setLocalDescription(await peer.createOffer())
     return peer, peer.localDescription.sdp
 
@@ -85,7 +85,7 @@ async def test_host_candidates_are_on_the_configured_address_within_the_port_ran
     assert set(port_of.values()) == {port_min, port_min + 1}
 
     # The range is full: the third participant gets a clear 503 and nothing is left behind.
-    with pytest.raises(rtc.PortRangeExhausted) as refused:
+    with pytest.raises(ice.PortRangeExhausted) as refused:
         await media.join("call", "cat", sdp_c)
     assert refused.value.status == 503
     assert media.participants("call") == frozenset({"ann", "bob"})
@@ -117,8 +117,8 @@ def test_turn_passwords_are_minted_per_user_from_the_shared_secret() -> None:
             "KNOCK_RTC_TURN_CREDENTIAL_TTL_S": "3600",
         }
     )
-    stun, turn = rtc.ice_servers(settings, "user-1", now=1_000_000)
-    assert stun == rtc.IceServer(urls=["stun:turn.example.org:3478"])
+    stun, turn = ice.ice_servers(settings, "user-1", now=1_000_000)
+    assert stun == ice.IceServer(urls=["stun:turn.example.org:3478"])
     assert turn.urls == ["turn:turn.example.org:3478?transport=udp"]
     assert turn.username == "1003600:user-1"
     expected = hmac.new(b"s3cret", b"1003600:user-1", hashlib.sha1).digest()
@@ -133,10 +133,10 @@ def test_a_fixed_turn_user_is_handed_out_as_is_and_no_servers_means_none() -> No
             "KNOCK_RTC_TURN_CREDENTIAL": "pw",
         }
     )
-    assert rtc.ice_servers(settings, "u") == [
-        rtc.IceServer(urls=["turn:203.0.113.5:3478"], username="knock", credential="pw")
+    assert ice.ice_servers(settings, "u") == [
+        ice.IceServer(urls=["turn:203.0.113.5:3478"], username="knock", credential="pw")
     ]
-    assert rtc.ice_servers(load_settings({}), "u") == []
+    assert ice.ice_servers(load_settings({}), "u") == []
     # Not aiortc's default public STUN server: an explicit empty list.
     assert rtc.server_configuration(load_settings({})).iceServers == []
 

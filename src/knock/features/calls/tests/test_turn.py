@@ -19,7 +19,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from knock.config import Settings, load_settings
-from knock.features.calls import rtc
+from knock.features.calls import ice
 from knock.features.calls.media import ConferenceMedia
 from knock.features.calls.tests.test_media import Client, assert_hears, until
 
@@ -100,7 +100,7 @@ async def test_a_relay_only_client_joins_through_coturn_with_its_minted_password
     # bob may not use host candidates at all: only a relay on coturn, with bob's credentials.
     servers = [
         RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
-        for s in rtc.ice_servers(settings, "bob")
+        for s in ice.ice_servers(settings, "bob")
     ]
     bob = Client(
         "bob", RTCConfiguration(iceServers=servers, iceTransportPolicy=RTCIceTransportPolicy.RELAY)

@@ -15,7 +15,8 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame
 
-from knock.features.calls.rtc import HostPolicy, host_policy
+from knock.features.calls.ice import HostPolicy
+from knock.features.calls.rtc import host_policy
 from knock.testing import Member, expect
 
 RATE = 48_000
