@@ -101,6 +101,13 @@ def parse() -> argparse.Namespace:
         "directory) instead of the working tree, which others may be editing",
     )
     parser.add_argument(
+        "--surge-knee",
+        type=float,
+        default=0.0,
+        help="msg/s into a 100-member group the surge scenario takes as Knock's knee "
+        "(normal = half of it, the surge ten times it); default bench.surge.KNEE",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="py-spy the server under load (uv run --with py-spy python -m bench --profile)",
@@ -122,6 +129,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         postgres=args.postgres,
         redis=args.redis,
         profile_dir=str(Path(args.out) / "profiles") if args.profile else "",
+        surge_knee=args.surge_knee,
     )
     scenarios = catalog(options)
     # The long ones (minutes each, PostgreSQL for multinode) run in the full run or by name.

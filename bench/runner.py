@@ -37,6 +37,7 @@ class Options:
     redis: str = ""
     profile_dir: str = ""  # py-spy the server during each scenario's load (raw stacks)
     current: str = ""  # the scenario running now (names the profile)
+    surge_knee: float = 0.0  # msg/s the surge scenario takes as the knee (0: surge.KNEE)
 
 
 class Session:

@@ -7,9 +7,10 @@ with the same ``client_msg_id``), admitted traffic keeps a bounded latency, no a
 message is lost (every 201 is read back from the server afterwards), and the node is back to
 normal soon after the surge ends.
 
-Load: a 100-member group; the saturation rate is assumed from earlier runs (``KNEE``: Knock's
-knee into a 100-member group was 30-50 msg/s over four runs) rather than measured again, to
-keep the quick run short. Normal is half the knee, the surge ten times the knee. One extra
+Load: a 100-member group; the saturation rate is taken as given rather than measured again,
+to keep the quick run short: ``KNEE`` (40 msg/s, Knock's knee in the first issue-8 runs) or
+``--surge-knee`` (give the knee the run's group100-saturation found). Normal is half the
+knee, the surge ten times the knee. One extra
 member is a runaway bot that sends 60 msg/s during the surge, over its session's rate.
 """
 
@@ -29,7 +30,9 @@ from bench.metrics import LoopLag, own_cpu, pct, summary_ms
 from bench.runner import Options, running
 from bench.targets import Target
 
-KNEE = 40.0  # msg/s into a 100-member group (bench/RESULTS.md)
+# msg/s into a 100-member group (bench/RESULTS.md); ``--surge-knee`` gives another, e.g. the
+# knee the run's own group100-saturation found.
+KNEE = 40.0
 SURGE_FACTOR = 10
 BOT_RATE = 60.0
 ATTEMPTS = 4  # a message is tried this often before its client gives up
@@ -189,7 +192,8 @@ def _phase_row(phase: str, outs: list[Outcome], latencies: list[float]) -> dict[
 
 async def surge(target: Target, options: Options) -> list[dict[str, Any]]:
     members = 100
-    normal, peak = KNEE / 2, KNEE * SURGE_FACTOR
+    knee = options.surge_knee or KNEE
+    normal, peak = knee / 2, knee * SURGE_FACTOR
     before_s, surge_s, after_s = (10, 20, 60) if options.quick else (20, 60, 90)
     bot = members  # the extra member
     async with running(target, options, members + 1, groups=[list(range(members + 1))]) as session:
@@ -264,7 +268,7 @@ async def surge(target: Target, options: Options) -> list[dict[str, Any]]:
         {
             "scenario": "surge",
             "members": members + 1,
-            "knee_assumed_msgs_per_s": KNEE,
+            "knee_assumed_msgs_per_s": knee,
             "normal_msgs_per_s": normal,
             "surge_msgs_per_s": peak,
             "bot_msgs_per_s": BOT_RATE,

@@ -22,6 +22,7 @@ import collections
 import concurrent.futures
 import contextlib
 import functools
+import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -43,6 +44,9 @@ from knock.core.events import Audience, Event, EventSink, PendingEvent, StoredEv
 from knock.core.models import UTCDateTime
 
 Row = tuple[Any, ...]
+# Group commits between two WAL checkpoints of the raw writer (a few MB of WAL at most).
+CHECKPOINT_EVERY_COMMITS = 200
+log = logging.getLogger(__name__)
 _PLACEHOLDER = re.compile(r"\?")
 
 
@@ -164,8 +168,17 @@ class _GroupCommit:
     def __init__(self, path: str, write_lock: asyncio.Lock) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         _sqlite_setup(self._conn)
+        # SQLite checkpoints the WAL inside the COMMIT that fills it past 1,000 pages: the
+        # whole group would wait for it (copying pages, an fsync of the database file).
+        # This writer's commits leave it to a checkpointer of its own, which runs beside
+        # them (a WAL checkpoint does not take the write lock).
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._checkpointer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        _sqlite_setup(self._checkpointer)
+        self._checkpointing: asyncio.Future[Any] | None = None
+        self._commits = 0
         self._thread = concurrent.futures.ThreadPoolExecutor(
-            1, thread_name_prefix="knock-sqlite-writer"
+            2, thread_name_prefix="knock-sqlite-writer"
         )
         self._lock = write_lock
         # Each writer: (its turn has come, its body is over (True: it succeeded), its group
@@ -244,6 +257,24 @@ class _GroupCommit:
             for committed in group:
                 if not committed.done():
                     committed.set_result(None)
+            self._commits += 1
+            if self._commits >= CHECKPOINT_EVERY_COMMITS and self._checkpointing is None:
+                self._commits = 0
+                self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Start a passive checkpoint on the other thread (it copies what no reader needs)."""
+        future = asyncio.get_running_loop().run_in_executor(
+            self._thread, self._checkpointer.execute, "PRAGMA wal_checkpoint(PASSIVE)"
+        )
+        self._checkpointing = future
+
+        def finished(done: asyncio.Future[Any]) -> None:
+            self._checkpointing = None
+            if not done.cancelled() and done.exception() is not None:
+                log.warning("WAL checkpoint failed: %s", done.exception())
+
+        future.add_done_callback(finished)
 
     async def _in_thread(self, sql: str) -> None:
         """Run a statement that may wait (on the file lock, on fsync) on the writer's
@@ -261,8 +292,12 @@ class _GroupCommit:
         if self._leader is not None and not self._leader.done():
             with contextlib.suppress(Exception):
                 await self._leader
+        if self._checkpointing is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpointing
         self._thread.shutdown(wait=True)
         self._conn.close()
+        self._checkpointer.close()
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:

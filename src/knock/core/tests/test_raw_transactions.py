@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Literal
 
 import pytest
 from sqlalchemy import text
 
-from knock.core.db import Database, UniqueViolation, _numbered
+from knock.core.db import CHECKPOINT_EVERY_COMMITS, Database, UniqueViolation, _numbered
 from knock.core.events import Audience, Event, StoredEvent
 from knock.realtime.brokers.memory import MemoryBroker
 from knock.realtime.eventlog import EventLog, decode_envelope
@@ -216,3 +217,29 @@ async def test_a_writer_cancelled_while_queued_or_running_leaves_the_others_alon
 
 def test_raw_sql_placeholders_become_numbered_for_postgresql() -> None:
     assert _numbered("SELECT ? WHERE a = ? AND b = ?") == "SELECT $1 WHERE a = $2 AND b = $3"
+
+
+async def test_sqlite_raw_commits_are_checkpointed_beside_the_writer(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The raw writer does not checkpoint inside its commits; its checkpointer does, every
+    CHECKPOINT_EVERY_COMMITS commits: the rows then reach the database file itself."""
+    target = tmp_path / "knock.db"
+    shutil.copyfile(sqlite_template, target)
+    db, recording = await _setup(f"sqlite+aiosqlite:///{target}")
+    try:
+        for i in range(CHECKPOINT_EVERY_COMMITS + 5):
+            await _write(db, f"c{i:04d}", i)
+        group = db._group
+        assert group is not None
+        if group._checkpointing is not None:
+            await group._checkpointing
+        # The main file alone, without its WAL: what the checkpoint copied into it.
+        alone = tmp_path / "alone.db"
+        shutil.copyfile(target, alone)
+        with contextlib.closing(sqlite3.connect(alone)) as conn:
+            copied = conn.execute("SELECT count(*) FROM raw_t").fetchone()[0]
+        assert copied >= CHECKPOINT_EVERY_COMMITS
+    finally:
+        await recording.close()
+        await db.dispose()
