@@ -197,7 +197,7 @@ class Settings(BaseSettings):
         ge=0,
         le=10_000,
         description="Mutating HTTP requests served at once (they also count as requests); "
-        "more wait in a queue. 0 = from the database: 4 on SQLite, 10 on PostgreSQL.",
+        "more wait in a queue. 0 = from the database: 32 on SQLite, 10 on PostgreSQL.",
     )
     max_queued_requests: int = Field(
         1024, ge=0, le=100_000, description="HTTP requests that may wait; beyond, 503 at once."

@@ -61,7 +61,10 @@ from knock.core.http import SECURITY_HEADERS
 # CoDel's interval: how long the queue must stay non-empty before it counts as standing.
 STANDING_QUEUE_S = 1.0
 # Default write limits (KNOCK_MAX_INFLIGHT_WRITES = 0): see default_inflight_writes.
-SQLITE_INFLIGHT_WRITES = 4
+# 32 on SQLite: concurrent sends share a group commit (core.db), so more in flight means
+# bigger groups, not a longer wait on the write lock (a 10x surge: 4 -> 32 took 36 % more
+# sends in, admitted p99 1.24 -> 0.94 s, bench/RESULTS.md).
+SQLITE_INFLIGHT_WRITES = 32
 POSTGRES_INFLIGHT_WRITES = 10  # core.db.Database's pool size
 # A socket refused for lack of room will not find any soon: open sockets last long.
 CONNECTIONS_FULL_RETRY_S = 5
