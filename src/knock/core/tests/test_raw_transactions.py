@@ -18,6 +18,11 @@ from knock.core.events import Audience, Event, StoredEvent
 from knock.realtime.brokers.memory import MemoryBroker
 from knock.realtime.eventlog import EventLog, decode_envelope
 
+# The rows the writers below store: event_recipients rows of event 0 (event ids start at 1),
+# a table of Knock's own, so the tests make no tables of their own in the shared database.
+_INSERT = "INSERT INTO event_recipients (event_id, user_id) VALUES (0, ?)"
+_KEYS = "SELECT user_id FROM event_recipients WHERE event_id = 0"
+
 
 class Noted(Event):
     type: Literal["test.noted"] = "test.noted"
@@ -67,19 +72,18 @@ async def _setup(url: str) -> tuple[Database, Recording]:
     recording = Recording(broker)
     await recording.start()
     async with db.transaction() as txn:
-        await txn.session.execute(text("CREATE TABLE IF NOT EXISTS raw_t (k TEXT PRIMARY KEY)"))
-        await txn.session.execute(text("DELETE FROM raw_t"))
+        await txn.session.execute(text("DELETE FROM event_recipients WHERE event_id = 0"))
     return db, recording
 
 
 async def _keys(db: Database) -> list[str]:
     async with db.read() as session:
-        return sorted((await session.execute(text("SELECT k FROM raw_t"))).scalars())
+        return sorted((await session.execute(text(_KEYS))).scalars())
 
 
 async def _write(db: Database, key: str, n: int) -> None:
     async with db.raw_transaction() as txn:
-        await txn.run("INSERT INTO raw_t (k) VALUES (?)", key)
+        await txn.run(_INSERT, key)
         txn.emit(Noted(n=n), Audience(user_ids=("u1",)))
 
 
@@ -116,7 +120,7 @@ async def test_a_failing_raw_transaction_stores_and_publishes_nothing(database_u
             await _write(db, "a", 2)  # the same primary key
         with pytest.raises(RuntimeError, match="boom"):
             async with db.raw_transaction() as txn:
-                await txn.run("INSERT INTO raw_t (k) VALUES (?)", "b")
+                await txn.run(_INSERT, "b")
                 txn.emit(Noted(n=3), Audience(user_ids=("u1",)))
                 raise RuntimeError("boom")
         assert await _keys(db) == ["a"]
@@ -138,7 +142,7 @@ async def test_concurrent_raw_writers_all_commit_with_gapless_event_ids(
 
         async def writer(i: int) -> None:
             async with db.raw_transaction() as txn:
-                await txn.run("INSERT INTO raw_t (k) VALUES (?)", f"k{i:02d}")
+                await txn.run(_INSERT, f"k{i:02d}")
                 txn.emit(Noted(n=i), Audience(user_ids=("u1",)))
                 if i % 5 == 0:
                     raise ValueError(i)
@@ -193,7 +197,7 @@ async def test_a_writer_cancelled_while_queued_or_running_leaves_the_others_alon
 
         async def slow() -> None:
             async with db.raw_transaction() as txn:
-                await txn.run("INSERT INTO raw_t (k) VALUES (?)", "slow")
+                await txn.run(_INSERT, "slow")
                 entered.set()
                 await asyncio.sleep(30)
 
@@ -238,7 +242,9 @@ async def test_sqlite_raw_commits_are_checkpointed_beside_the_writer(
         alone = tmp_path / "alone.db"
         shutil.copyfile(target, alone)
         with contextlib.closing(sqlite3.connect(alone)) as conn:
-            copied = conn.execute("SELECT count(*) FROM raw_t").fetchone()[0]
+            copied = conn.execute(
+                "SELECT count(*) FROM event_recipients WHERE event_id = 0"
+            ).fetchone()[0]
         assert copied >= CHECKPOINT_EVERY_COMMITS
     finally:
         await recording.close()
