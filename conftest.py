@@ -161,6 +161,9 @@ def settings(
         # their limits; the in-flight limit and queue bound stay on everywhere.
         "queue_target_ms": 60_000,
         "queue_timeout_ms": 60_000,
+        # Nor by the write gate: a burst of 50 sends that outlasts the standing-queue interval
+        # on a busy machine would have its late arrivals refused (PostgreSQL's gate is 10).
+        "max_inflight_writes": 1000,
     }
     values.update(settings_overrides)
     return load_settings(environ={}, **values)
