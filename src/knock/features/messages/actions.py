@@ -6,7 +6,7 @@ import bisect
 import hashlib
 import itertools
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -105,6 +105,34 @@ async def render_messages(
         message_out(m, unread.get(m.id), media=media.get(m.id), burn=states.get(m.id))
         for m in messages
     ]
+
+
+def _new_message(
+    conversation_id: str,
+    seq: int,
+    sender_id: str,
+    body: SendMessageIn,
+    digest: str,
+    mentions: list[str],
+    now: datetime,
+) -> Message:
+    return Message(
+        id=new_id(),
+        conversation_id=conversation_id,
+        seq=seq,
+        sender_id=sender_id,
+        client_msg_id=body.client_msg_id,
+        request_hash=digest,
+        type=body.type,
+        text=body.text,
+        reply_to_id=body.reply_to_id,
+        mentions=orjson.dumps(mentions).decode(),
+        created_at=now,
+        edited_at=None,
+        recalled=False,
+        burn_after_s=body.burn_after_s,
+        approval_id=None,
+    )
 
 
 def _plain_text(body: SendMessageIn) -> bool:
@@ -271,23 +299,7 @@ class Messages:
             )
             assert taken is not None
             seq, member_count = int(taken[0]), int(taken[1])
-            message = Message(
-                id=new_id(),
-                conversation_id=conversation_id,
-                seq=seq,
-                sender_id=user_id,
-                client_msg_id=body.client_msg_id,
-                request_hash=digest,
-                type=body.type,
-                text=body.text,
-                reply_to_id=None,
-                mentions="[]",
-                created_at=now,
-                edited_at=None,
-                recalled=False,
-                burn_after_s=None,
-                approval_id=None,
-            )
+            message = _new_message(conversation_id, seq, user_id, body, digest, [], now)
             await txn.run(
                 "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id,"
                 " request_hash, type, text, reply_to_id, mentions, created_at, edited_at,"
@@ -356,22 +368,7 @@ class Messages:
         # Locks the conversation row: sends to one conversation queue here, so seqs are
         # gapless and in commit order.
         seq, member_count = await take_next_seq_txn(session, conversation_id, now)
-        message = Message(
-            id=new_id(),
-            conversation_id=conversation_id,
-            seq=seq,
-            sender_id=user_id,
-            client_msg_id=body.client_msg_id,
-            request_hash=digest,
-            type=body.type,
-            text=body.text,
-            reply_to_id=body.reply_to_id,
-            mentions=orjson.dumps(mentions).decode(),
-            created_at=now,
-            edited_at=None,
-            recalled=False,
-            burn_after_s=body.burn_after_s,
-        )
+        message = _new_message(conversation_id, seq, user_id, body, digest, mentions, now)
         await repo.insert_message_txn(session, message)
         await attach_media_txn(session, media_ids, message.id, conversation_id)
         burn: BurnState | None = None
