@@ -191,6 +191,11 @@ class Server:
     def cpu(self) -> float:
         return cpu_seconds(self.pids)
 
+    def own_cpu(self) -> float:
+        """This process tree alone, without ``extra_pids``."""
+        assert self.process is not None
+        return cpu_seconds(tree(self.process.pid))
+
     def rss(self) -> int:
         return rss_bytes(self.pids)
 

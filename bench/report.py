@@ -129,13 +129,24 @@ def markdown(document: dict[str, Any]) -> str:
                 f"storm {r['p99_ms']} ms.",
                 "",
             ]
-    scaling = next((r["scaling_2_over_1"] for r in rows if "scaling_2_over_1" in r), None)
-    if any(r["scenario"].startswith("multinode-") for r in rows):
+    multi = next((r for r in rows if "scaling_2_over_1" in r), None)
+    if multi is not None:
         out += [
             "Multinode (PostgreSQL + Redis, clients round-robin over the nodes): scaling "
-            f"factor at the knee, 2 nodes ÷ 1 node = {scaling if scaling else '-'}.",
+            f"factor at the knee, 2 nodes ÷ 1 node = {multi['scaling_2_over_1'] or '-'}.",
             "",
         ]
+        if multi.get("cpu_scaling_2_over_1"):
+            out += [
+                f"At {multi['cpu_scaling_at_msgs_per_s']} msg/s the Knock nodes spent "
+                f"{multi['node_cpu_us_per_delivery_1_node']} µs CPU per delivery on one node "
+                f"and {multi['node_cpu_us_per_delivery_2_nodes']} on two (summed): with a "
+                f"core per node two would scale {multi['cpu_scaling_2_over_1']}x "
+                "(PostgreSQL + Redis "
+                f"{multi['db_broker_cpu_us_per_delivery_1_node']} / "
+                f"{multi['db_broker_cpu_us_per_delivery_2_nodes']} µs per delivery).",
+                "",
+            ]
     costs = {r["target"]: r["requests"] for r in rows if r["scenario"] == "request-costs"}
     if costs:
         names = list(dict.fromkeys(n for c in costs.values() for n in c))

@@ -233,6 +233,7 @@ async def load(
     lag = LoopLag()
     lag.start()
     cpu0, gen0, rss0 = target.server.cpu(), own_cpu(), target.server.rss()
+    node0 = target.node_cpu()
     busy0 = (cpu_busy(SERVER_CPU), cpu_busy(GENERATOR_CPU))
     t0 = now()
     tasks = []
@@ -255,6 +256,7 @@ async def load(
             break
         await asyncio.sleep(0.01)
     cpu1, gen1, t1 = target.server.cpu(), own_cpu(), now()
+    node1 = target.node_cpu()
     busy1 = (cpu_busy(SERVER_CPU), cpu_busy(GENERATOR_CPU))
     rss1 = target.server.rss()
     lag_stats = lag.stop()
@@ -297,6 +299,10 @@ async def load(
         "server_cpu_s": round(server_cpu, 3),
         "server_cpu_util": round(server_cpu / max(t1 - t0, 1e-9), 3),
         "cpu_us_per_delivery": round(server_cpu / deliveries * 1e6, 1) if deliveries else None,
+        # The server's own processes alone (the above adds its PostgreSQL backends and Redis).
+        "node_cpu_us_per_delivery": (
+            round((node1 - node0) / deliveries * 1e6, 1) if deliveries else None
+        ),
         "rss_mb": round(rss1 / 2**20, 1),
         "rss_start_mb": round(rss0 / 2**20, 1),
         "generator_cpu_util": round((gen1 - gen0) / max(t1 - t0, 1e-9), 3),

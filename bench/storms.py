@@ -109,6 +109,35 @@ async def multinode(target: Target, options: Options) -> list[dict[str, Any]]:
         knees[nodes] = found[0].get("knee_deliveries_per_s") if found else None
         rows += found
     one, two = knees.get(1), knees.get(2)
+    projected = _cpu_scaling(rows)
     for row in rows:
         row["scaling_2_over_1"] = round(two / one, 2) if one and two else None
+        row.update(projected)
     return rows
+
+
+def _cpu_scaling(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where two nodes cannot each have a core of their own, what they would scale to if
+    they had: at the highest rate both runs passed, the Knock nodes' CPU per delivery on one
+    node ÷ on two (summed over both), times two. PostgreSQL's and Redis's CPU per delivery
+    at that rate is given beside it: they would need headroom for twice the load."""
+    passed = {
+        nodes: {r["offered_msgs_per_s"]: r for r in rows if r["nodes"] == nodes and r["passed"]}
+        for nodes in (1, 2)
+    }
+    common = sorted(set(passed[1]) & set(passed[2]))
+    if not common:
+        return {"cpu_scaling_2_over_1": None}
+    rate = common[-1]
+    one, two = passed[1][rate], passed[2][rate]
+    c1, c2 = one.get("node_cpu_us_per_delivery"), two.get("node_cpu_us_per_delivery")
+    if not c1 or not c2:
+        return {"cpu_scaling_2_over_1": None}
+    return {
+        "cpu_scaling_2_over_1": round(2 * c1 / c2, 2),
+        "cpu_scaling_at_msgs_per_s": rate,
+        "node_cpu_us_per_delivery_1_node": c1,
+        "node_cpu_us_per_delivery_2_nodes": c2,
+        "db_broker_cpu_us_per_delivery_1_node": round(one["cpu_us_per_delivery"] - c1, 1),
+        "db_broker_cpu_us_per_delivery_2_nodes": round(two["cpu_us_per_delivery"] - c2, 1),
+    }

@@ -75,6 +75,12 @@ class Target:
     def start(self, pin: bool) -> None:
         raise NotImplementedError
 
+    def node_cpu(self) -> float:
+        """CPU seconds of the server's own processes (every node of a cluster), without the
+        database and broker that ``server.cpu()`` also counts."""
+        assert self.server is not None
+        return self.server.own_cpu()
+
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
@@ -214,6 +220,10 @@ class KnockTarget(Target):
     @property
     def ports(self) -> list[int]:
         return self._ports or [self.port]
+
+    def node_cpu(self) -> float:
+        assert self.server is not None
+        return self.server.own_cpu() + sum(node.own_cpu() for node in self.others)
 
     def stop(self) -> None:
         for node in self.others:
