@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Literal
 
+import orjson
 import pytest
 from sqlalchemy import text
 
@@ -183,6 +184,29 @@ async def test_sqlite_writers_arriving_together_share_one_commit(
         await asyncio.gather(*(_write(db, f"g{i}", i) for i in range(40)))
         assert len(await _keys(db)) == 41
         assert 1 <= commits < 40
+    finally:
+        await recording.close()
+        await db.dispose()
+
+
+async def test_a_writer_failing_inside_a_group_rolls_back_only_itself(
+    database_url: str,
+) -> None:
+    db, recording = await _setup(database_url)
+    try:
+
+        async def failing(n: int) -> None:
+            async with db.raw_transaction() as txn:
+                await txn.run(_INSERT, f"bad{n}")
+                txn.emit(Noted(n=n), Audience(user_ids=("u1",)))
+                raise RuntimeError("boom")
+
+        writers = [failing(i) if i % 3 == 1 else _write(db, f"k{i:02}", i) for i in range(12)]
+        results = await asyncio.gather(*writers, return_exceptions=True)
+        assert [isinstance(r, RuntimeError) for r in results] == [i % 3 == 1 for i in range(12)]
+        assert await _keys(db) == [f"k{i:02}" for i in range(12) if i % 3 != 1]
+        noted = sorted(orjson.loads(e.frame)["n"] for e in await recording.settle())
+        assert noted == [i for i in range(12) if i % 3 != 1]
     finally:
         await recording.close()
         await db.dispose()
