@@ -140,8 +140,11 @@ def markdown(document: dict[str, Any]) -> str:
             out += [
                 f"At {multi['cpu_scaling_at_msgs_per_s']} msg/s the Knock nodes spent "
                 f"{multi['node_cpu_us_per_delivery_1_node']} µs CPU per delivery on one node "
-                f"and {multi['node_cpu_us_per_delivery_2_nodes']} on two (summed): with a "
-                f"core per node two would scale {multi['cpu_scaling_2_over_1']}x "
+                f"and {multi['node_cpu_us_per_delivery_2_nodes']} on two (summed; each "
+                f"{' + '.join(str(c) for c in multi['node_cpu_us_per_delivery_2_nodes_each'])}"
+                "): with a core per node two would scale "
+                f"{multi['cpu_scaling_2_over_1']}x, or {multi['cpu_scaling_2_over_1_first_node']}x "
+                "if both cost what the node pinned to CPU 0 did "
                 "(PostgreSQL + Redis "
                 f"{multi['db_broker_cpu_us_per_delivery_1_node']} / "
                 f"{multi['db_broker_cpu_us_per_delivery_2_nodes']} µs per delivery).",

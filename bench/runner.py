@@ -233,7 +233,7 @@ async def load(
     lag = LoopLag()
     lag.start()
     cpu0, gen0, rss0 = target.server.cpu(), own_cpu(), target.server.rss()
-    node0 = target.node_cpu()
+    node0 = target.node_cpus()
     busy0 = (cpu_busy(SERVER_CPU), cpu_busy(GENERATOR_CPU))
     t0 = now()
     tasks = []
@@ -256,7 +256,7 @@ async def load(
             break
         await asyncio.sleep(0.01)
     cpu1, gen1, t1 = target.server.cpu(), own_cpu(), now()
-    node1 = target.node_cpu()
+    node1 = target.node_cpus()
     busy1 = (cpu_busy(SERVER_CPU), cpu_busy(GENERATOR_CPU))
     rss1 = target.server.rss()
     lag_stats = lag.stop()
@@ -301,8 +301,13 @@ async def load(
         "cpu_us_per_delivery": round(server_cpu / deliveries * 1e6, 1) if deliveries else None,
         # The server's own processes alone (the above adds its PostgreSQL backends and Redis).
         "node_cpu_us_per_delivery": (
-            round((node1 - node0) / deliveries * 1e6, 1) if deliveries else None
+            round((sum(node1) - sum(node0)) / deliveries * 1e6, 1) if deliveries else None
         ),
+        # Node by node (of every delivery, not only the node's own).
+        "node_cpu_us_per_delivery_each": [
+            round((b - a) / deliveries * 1e6, 1) if deliveries else None
+            for a, b in zip(node0, node1, strict=True)
+        ],
         "rss_mb": round(rss1 / 2**20, 1),
         "rss_start_mb": round(rss0 / 2**20, 1),
         "generator_cpu_util": round((gen1 - gen0) / max(t1 - t0, 1e-9), 3),

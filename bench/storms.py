@@ -118,9 +118,11 @@ async def multinode(target: Target, options: Options) -> list[dict[str, Any]]:
 
 def _cpu_scaling(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Where two nodes cannot each have a core of their own, what they would scale to if
-    they had: at the highest rate both runs passed, the Knock nodes' CPU per delivery on one
-    node ÷ on two (summed over both), times two. PostgreSQL's and Redis's CPU per delivery
-    at that rate is given beside it: they would need headroom for twice the load."""
+    they had, at the highest rate both runs passed. Two estimates: the nodes' CPU per
+    delivery on one node ÷ on two (summed), times two; and one node's ÷ the first of the
+    two's alone (pinned to the server's CPU, serving half the sockets and sends; its twin
+    shares the other CPU with the generator), as if its twin cost the same. PostgreSQL's and Redis's CPU per
+    delivery is given beside them: they would need headroom for twice the load."""
     passed = {
         nodes: {r["offered_msgs_per_s"]: r for r in rows if r["nodes"] == nodes and r["passed"]}
         for nodes in (1, 2)
@@ -131,13 +133,16 @@ def _cpu_scaling(rows: list[dict[str, Any]]) -> dict[str, Any]:
     rate = common[-1]
     one, two = passed[1][rate], passed[2][rate]
     c1, c2 = one.get("node_cpu_us_per_delivery"), two.get("node_cpu_us_per_delivery")
-    if not c1 or not c2:
+    first = (two.get("node_cpu_us_per_delivery_each") or [None])[0]
+    if not c1 or not c2 or not first:
         return {"cpu_scaling_2_over_1": None}
     return {
         "cpu_scaling_2_over_1": round(2 * c1 / c2, 2),
+        "cpu_scaling_2_over_1_first_node": round(c1 / first, 2),
         "cpu_scaling_at_msgs_per_s": rate,
         "node_cpu_us_per_delivery_1_node": c1,
         "node_cpu_us_per_delivery_2_nodes": c2,
+        "node_cpu_us_per_delivery_2_nodes_each": two["node_cpu_us_per_delivery_each"],
         "db_broker_cpu_us_per_delivery_1_node": round(one["cpu_us_per_delivery"] - c1, 1),
         "db_broker_cpu_us_per_delivery_2_nodes": round(two["cpu_us_per_delivery"] - c2, 1),
     }

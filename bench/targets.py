@@ -75,11 +75,11 @@ class Target:
     def start(self, pin: bool) -> None:
         raise NotImplementedError
 
-    def node_cpu(self) -> float:
-        """CPU seconds of the server's own processes (every node of a cluster), without the
-        database and broker that ``server.cpu()`` also counts."""
+    def node_cpus(self) -> list[float]:
+        """CPU seconds of the server's own processes, node by node (the first is the one on
+        the server's CPU), without the database and broker that ``server.cpu()`` counts."""
         assert self.server is not None
-        return self.server.own_cpu()
+        return [self.server.own_cpu()]
 
     def stop(self) -> None:
         if self.server is not None:
@@ -221,9 +221,9 @@ class KnockTarget(Target):
     def ports(self) -> list[int]:
         return self._ports or [self.port]
 
-    def node_cpu(self) -> float:
+    def node_cpus(self) -> list[float]:
         assert self.server is not None
-        return self.server.own_cpu() + sum(node.own_cpu() for node in self.others)
+        return [self.server.own_cpu(), *(node.own_cpu() for node in self.others)]
 
     def stop(self) -> None:
         for node in self.others:
