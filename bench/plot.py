@@ -27,6 +27,8 @@ COLOURS = {
     "raw": "tab:cyan",
     "ejabberd": "tab:green",
     "prosody": "tab:purple",
+    "knock x1 (PostgreSQL)": "tab:orange",
+    "knock x2 (PostgreSQL)": "tab:brown",
 }
 
 
@@ -61,13 +63,21 @@ def plot(documents: list[dict[str, Any]], out: Path) -> None:
     fig, axes = plt.subplots(1, 2 if surge else 1, figsize=(13 if surge else 7, 5), squeeze=False)
     ax = axes[0][0]
     for name, points in series.items():
-        colour = COLOURS.get(name.split(" ")[0])
+        colour = COLOURS.get(name, COLOURS.get(name.split(" ")[0]))
         loads = [p[0] for p in points]
         ax.plot(loads, [p[2] for p in points], "o-", color=colour, label=f"{name} p99")
         ax.plot(loads, [p[1] for p in points], "x--", color=colour, alpha=0.6, label=f"{name} p50")
     ax.axhline(100, color="grey", linewidth=0.8, linestyle=":")
-    ax.text(ax.get_xlim()[0], 105, " 100 ms (knee limit)", color="grey", fontsize=8)
     ax.set_xscale("log")
+    ax.text(
+        0.01,
+        100,
+        "100 ms (knee limit)",
+        color="grey",
+        fontsize=8,
+        va="bottom",
+        transform=ax.get_yaxis_transform(),
+    )
     ax.set_yscale("log")
     ax.set_xlabel("offered deliveries / s (100-member group, msg/s x 100)")
     ax.set_ylabel("delivery latency, ms")
