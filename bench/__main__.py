@@ -128,7 +128,7 @@ def _raise_nofile() -> None:
 def without_collector() -> Iterator[None]:
     """Keep the generator's own pauses out of the figures: once a surge has made a few
     hundred thousand objects (outcomes, tasks, futures), each pass of Python's cyclic
-    collector stopped the generator's loop for up to 1.7 s, and every answer and frame of
+    collector stopped the generator's loop for 1.7-2.4 s, and every answer and frame of
     that second was timestamped late and every send of it went out late. Meanwhile
     reference counting frees what it can; cycles wait for the scenario's end."""
     gc.collect()

@@ -1,0 +1,79 @@
+"""The bench's own arithmetic: what it reports must follow from what it measured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.storms import _cpu_scaling
+from bench.surge import Outcome, _recovery_s, _timeline
+
+
+def _step(nodes: int, rate: float, passed: bool, node_cpu: float, each: list[float]) -> Any:
+    return {
+        "nodes": nodes,
+        "offered_msgs_per_s": rate,
+        "passed": passed,
+        "cpu_us_per_delivery": node_cpu + 20.0,
+        "node_cpu_us_per_delivery": node_cpu,
+        "node_cpu_us_per_delivery_each": each,
+    }
+
+
+def test_multinode_projection_uses_the_highest_rate_both_passed() -> None:
+    rows = [
+        _step(1, 100, True, 30.0, [30.0]),
+        _step(1, 150, True, 40.0, [40.0]),
+        _step(1, 200, False, 45.0, [45.0]),
+        _step(2, 100, True, 50.0, [25.0, 25.0]),
+        _step(2, 150, True, 50.0, [20.0, 30.0]),
+        _step(2, 200, True, 60.0, [30.0, 30.0]),
+    ]
+    found = _cpu_scaling(rows)
+    assert found["cpu_scaling_at_msgs_per_s"] == 150
+    assert found["cpu_scaling_2_over_1"] == 1.6  # 2 x 40 / 50
+    assert found["cpu_scaling_2_over_1_first_node"] == 2.0  # 40 / 20
+    assert found["db_broker_cpu_us_per_delivery_1_node"] == 20.0
+    assert found["node_cpu_us_per_delivery_2_nodes_each"] == [20.0, 30.0]
+
+
+def test_multinode_projection_needs_a_rate_both_passed() -> None:
+    rows = [_step(1, 50, True, 30.0, [30.0]), _step(2, 50, False, 50.0, [25.0, 25.0])]
+    assert _cpu_scaling(rows) == {"cpu_scaling_2_over_1": None}
+
+
+def _second(t: int, p99: float | None, refused: int = 0) -> dict[str, Any]:
+    return {"t_s": t, "503": refused, "429": 0, "p99_ms": p99}
+
+
+def test_recovery_counts_from_the_surge_end_to_the_first_calm_run_after_the_last_refusal() -> None:
+    timeline = [_second(t, 900.0, refused=10) for t in range(10, 20)]
+    timeline += [_second(20, 50.0), _second(21, 50.0), _second(22, 800.0, refused=1)]
+    timeline += [_second(t, 40.0) for t in range(23, 30)]
+    timeline += [_second(30, 700.0)]  # a lone slow second later does not undo it
+    timeline += [_second(t, 40.0) for t in range(31, 40)]
+    assert _recovery_s(timeline, 20, 500.0) == 3  # refused at 22, calm from 23 for 5 s
+
+
+def test_no_recovery_when_refusals_go_on_to_the_end() -> None:
+    timeline = [_second(t, 40.0) for t in range(20, 30)] + [_second(30, 40.0, refused=1)]
+    assert _recovery_s(timeline, 20, 500.0) is None
+
+
+def test_timeline_counts_refusals_and_admissions_in_the_second_they_happened() -> None:
+    late = Outcome("surge", bot=False, first_at=100.2, sent_at=103.5, status="201")
+    late.refused_at = [(101.0, "503", 2.0), (102.4, "429", 1.0)]
+    early = Outcome("surge", bot=False, first_at=100.7, sent_at=100.7, status="201")
+    refused = Outcome("surge", bot=True, first_at=101.1, status="503")
+    refused.refused_at = [(101.3, "503", 5.0)]
+    rows = _timeline(
+        {"late": late, "early": early, "refused": refused},
+        {"late": [0.010, 0.020], "early": [0.004]},
+        t0=100.0,
+    )
+    by_second = {r["t_s"]: r for r in rows}
+    assert by_second[0]["offered"] == 2 and by_second[0]["admitted"] == 1
+    assert by_second[0]["p99_ms"] == 4.0
+    assert by_second[1]["offered"] == 1 and by_second[1]["503"] == 2
+    assert by_second[1]["retry_after_max"] == 5.0
+    assert by_second[2]["429"] == 1
+    assert by_second[3]["admitted"] == 1 and by_second[3]["p99_ms"] == 20.0
