@@ -13,7 +13,7 @@ from bench.client import Received, now
 from bench.metrics import LoopLag, own_cpu, pct, summary_ms
 from bench.procs import GENERATOR_CPU, SERVER_CPU, cpu_busy
 from bench.runner import TEXT_FILL, Options
-from bench.scenarios import BELOW_STEPS, P99_LIMIT_MS, SATURATION_STEPS
+from bench.scenarios import BELOW_STEPS, P99_LIMIT_MS, saturation_steps
 from bench.targets import Target
 from bench.xmpp.client import XMPPClient, connect
 from bench.xmpp.servers import DOMAIN, MUC, ejabberd_server, prosody_server, version, workdir
@@ -195,7 +195,7 @@ async def xmpp_saturation(target: Target, options: Options) -> list[dict[str, An
     try:
         clients, received, _ = await _room(target, members)
         knee = None
-        for rate in SATURATION_STEPS:
+        for rate in saturation_steps(options):
             row = await xmpp_load(target, clients, received, rate, step_s, f"s{rate}")
             row["passed"] = _passes(row)
             rows.append({"scenario": "group100-saturation", "members": members, **row})
