@@ -18,12 +18,6 @@ SATURATION_STEPS = [50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 800]
 # The full run goes on where the quick one stops (which has no time left in its 5 minutes):
 # on a quiet machine Knock and the bare server pass 800.
 FULL_EXTRA_STEPS = [1000, 1200, 1500, 2000]
-
-
-def saturation_steps(options: Options) -> list[int]:
-    return SATURATION_STEPS if options.quick else SATURATION_STEPS + FULL_EXTRA_STEPS
-
-
 BELOW_STEPS = [40, 30, 20, 10]  # only when the first step already fails
 P99_LIMIT_MS = 100.0
 
@@ -32,6 +26,10 @@ Row = dict[str, Any]
 
 def _duration(options: Options, quick: float, full: float) -> float:
     return quick if options.quick else full
+
+
+def saturation_steps(options: Options) -> list[int]:
+    return SATURATION_STEPS if options.quick else SATURATION_STEPS + FULL_EXTRA_STEPS
 
 
 def _only_group(session: Session) -> str:

@@ -121,8 +121,9 @@ def _cpu_scaling(rows: list[dict[str, Any]]) -> dict[str, Any]:
     they had, at the highest rate both runs passed. Two estimates: the nodes' CPU per
     delivery on one node ÷ on two (summed), times two; and one node's ÷ the first of the
     two's alone (pinned to the server's CPU, serving half the sockets and sends; its twin
-    shares the other CPU with the generator), as if its twin cost the same. PostgreSQL's and Redis's CPU per
-    delivery is given beside them: they would need headroom for twice the load."""
+    shares the other CPU with the generator), as if its twin cost the same. PostgreSQL's
+    and Redis's CPU per delivery is given beside them: they would need headroom for twice
+    the load."""
     passed = {
         nodes: {r["offered_msgs_per_s"]: r for r in rows if r["nodes"] == nodes and r["passed"]}
         for nodes in (1, 2)
