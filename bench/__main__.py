@@ -38,7 +38,7 @@ from bench.xmpp.servers import installed, version
 
 OUT_DIR = Path(__file__).parent / "out"
 BASELINES = {"bare": BareTarget, "raw": RawTarget}
-NOT_IN_QUICK = {"surge", "receipts-storm", "multinode"}
+NOT_IN_QUICK = {"surge", "receipts-storm", "multinode", "multinode-spread"}
 
 
 def machine() -> dict[str, Any]:

@@ -41,7 +41,8 @@ def _series(documents: list[dict[str, Any]]) -> dict[str, list[tuple[float, floa
             if scenario == "group100-saturation":
                 name = row["target"]
             elif scenario.startswith("multinode-"):
-                name = f"{row['target']} x{row['nodes']} (PostgreSQL)"
+                spread = f", {row['groups']} groups" if row.get("groups", 1) > 1 else ""
+                name = f"{row['target']} x{row['nodes']} (PostgreSQL{spread})"
             else:
                 continue
             if row.get("deliveries"):

@@ -129,11 +129,12 @@ def markdown(document: dict[str, Any]) -> str:
                 f"storm {r['p99_ms']} ms.",
                 "",
             ]
-    multi = next((r for r in rows if "scaling_2_over_1" in r), None)
-    if multi is not None:
+    families = {r.get("groups", 1): r for r in rows if "scaling_2_over_1" in r}
+    for groups, multi in sorted(families.items()):
+        spread = f", the load over {groups} groups" if groups > 1 else ""
         out += [
-            "Multinode (PostgreSQL + Redis, clients round-robin over the nodes): scaling "
-            f"factor at the knee, 2 nodes ÷ 1 node = {multi['scaling_2_over_1'] or '-'}.",
+            f"Multinode (PostgreSQL + Redis, clients round-robin over the nodes{spread}): "
+            f"scaling factor at the knee, 2 nodes ÷ 1 node = {multi['scaling_2_over_1'] or '-'}.",
             "",
         ]
         if multi.get("cpu_scaling_2_over_1"):

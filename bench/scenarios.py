@@ -88,15 +88,24 @@ def _passes(row: Row) -> bool:
     )
 
 
-async def group_saturation(target: Target, options: Options) -> list[Row]:
+async def group_saturation(target: Target, options: Options, groups: int = 1) -> list[Row]:
+    """Rising rates into a 100-member group until p99 passes the limit; with ``groups`` > 1
+    the same rates spread over that many 100-member groups (message i to group i mod
+    groups), still 100 deliveries a message."""
     members = 100
     rows: list[Row] = []
     step_s = _duration(options, 5, 10)
-    async with running(target, options, members, groups=[list(range(members))]) as session:
-        group = _only_group(session)
+    people = [list(range(g * members, (g + 1) * members)) for g in range(groups)]
+    async with running(target, options, members * groups, groups=people) as session:
+        conversations = list(session.world.conversations.items())
+
+        def pick(i: int) -> tuple[str, int]:
+            conversation, member_indexes = conversations[i % groups]
+            return conversation, member_indexes[(i // groups) % members]
+
         knee = None
         for rate in saturation_steps(options):
-            row = await load(session, lambda i: (group, i % members), rate, step_s, f"s{rate}")
+            row = await load(session, pick, rate, step_s, f"s{rate}")
             row["passed"] = _passes(row)
             rows.append({"scenario": "group100-saturation", "members": members, **row})
             if not row["passed"]:
@@ -106,13 +115,14 @@ async def group_saturation(target: Target, options: Options) -> list[Row]:
         if knee is None:  # below the first step: find the order of magnitude
             for rate in BELOW_STEPS:
                 await asyncio.sleep(2.0)
-                row = await load(session, lambda i: (group, i % members), rate, step_s, f"s{rate}")
+                row = await load(session, pick, rate, step_s, f"s{rate}")
                 row["passed"] = _passes(row)
                 rows.append({"scenario": "group100-saturation", "members": members, **row})
                 if row["passed"]:
                     knee = rate
                     break
     for row in rows:
+        row["groups"] = groups
         row["knee_msgs_per_s"] = knee
         row["knee_deliveries_per_s"] = knee * members if knee else None
     return rows
@@ -305,5 +315,7 @@ def catalog(options: Options) -> dict[str, tuple[Scenario, bool]]:
         "surge": (surge, False),
         "receipts-storm": (receipts_storm, False),
         "multinode": (multinode, False),
+        # The same over four groups: sends to one conversation queue on its row's lock.
+        "multinode-spread": (lambda t, o: multinode(t, o, groups=4), False),
         "idle": (idle, True),
     }

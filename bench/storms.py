@@ -91,9 +91,10 @@ async def receipts_storm(target: Target, options: Options) -> list[dict[str, Any
     return rows
 
 
-async def multinode(target: Target, options: Options) -> list[dict[str, Any]]:
+async def multinode(target: Target, options: Options, groups: int = 1) -> list[dict[str, Any]]:
     """group100-saturation on one node and on two, both on PostgreSQL + Redis, each client
-    on a node round-robin; scaling = deliveries/s at the knee with 2 nodes ÷ 1 node."""
+    on a node round-robin; scaling = deliveries/s at the knee with 2 nodes ÷ 1 node. With
+    ``groups`` > 1 the load is spread over that many 100-member groups."""
     if not isinstance(target, KnockTarget):
         return []
     postgres = options.postgres or PG_ADMIN
@@ -102,9 +103,9 @@ async def multinode(target: Target, options: Options) -> list[dict[str, Any]]:
     knees: dict[int, Any] = {}
     for nodes in (1, 2):
         cluster = KnockTarget(postgres, redis, target.extra_env, nodes=nodes)
-        found = await group_saturation(cluster, options)
+        found = await group_saturation(cluster, options, groups)
         for row in found:
-            row["scenario"] = f"multinode-{nodes}"
+            row["scenario"] = f"multinode-{nodes}" if groups == 1 else f"multinode-spread-{nodes}"
             row["nodes"] = nodes
         knees[nodes] = found[0].get("knee_deliveries_per_s") if found else None
         rows += found
