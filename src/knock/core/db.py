@@ -130,6 +130,13 @@ def _asyncpg_unique() -> type[Exception]:
     return cast(type[Exception], UniqueViolationError)
 
 
+@functools.cache
+def _asyncpg_no_data_found() -> type[Exception]:
+    from asyncpg.exceptions import NoDataFoundError
+
+    return cast(type[Exception], NoDataFoundError)
+
+
 @contextlib.contextmanager
 def _unique_violation(kind: type[Exception]) -> Any:
     try:
@@ -386,6 +393,31 @@ class Database:
                 if self._sink is None:
                     raise RuntimeError("events emitted but no event sink is set")
                 stored = await self._sink.append_txn(session, txn.pending)
+        await self.publish(stored)
+
+    def time(self, value: datetime) -> Any:
+        """A datetime as raw statements take it."""
+        return self._time_bind(value)
+
+    async def call(self, sql: str, *args: Any) -> Row | None:
+        """PostgreSQL: one statement with ``?`` placeholders, committed on its own (one
+        round trip: the row locks it takes are held only while the server runs it). Its
+        first row, or None when it answers none or raises no_data_found (then it changed
+        nothing)."""
+        assert not self.is_sqlite, "call() is for PostgreSQL"
+        async with self.write_engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            try:
+                with _unique_violation(_asyncpg_unique()):
+                    found = await driver.fetchrow(_numbered(sql), *args)
+            except _asyncpg_no_data_found():
+                return None
+        return None if found is None else tuple(found)
+
+    async def publish(self, stored: list[StoredEvent]) -> None:
+        """Send committed events (stored by a statement of ours, not by the event log)."""
         if stored and self._sink is not None:
             await self._sink.publish(stored)
 
@@ -413,8 +445,7 @@ class Database:
                     txn = RawTransaction(False, driver, self._time_bind)
                     yield txn
                     stored = await self._append_raw(txn)
-        if stored and self._sink is not None:
-            await self._sink.publish(stored)
+        await self.publish(stored)
 
     async def _append_raw(self, txn: RawTransaction) -> list[StoredEvent]:
         if not txn.pending:

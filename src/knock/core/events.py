@@ -54,6 +54,23 @@ def encode_frame(event_id: int, event: Event) -> bytes:
     return b'{"cursor":"%d",' % event_id + body[1:]
 
 
+def split_frame(event: Event, number_key: str) -> tuple[bytes, bytes]:
+    """The frame of ``event``, whose ``number_key`` (found once in it) holds 0, cut where its
+    cursor and that number go, for a writer that learns both only in the database:
+    ``join_frame(i, before, n, after)`` is then the frame of the event with n there."""
+    body = event.model_dump_json().encode()[1:]
+    # A string's quotes are escaped in JSON: this can only be the key itself.
+    marker = b'"%s":0' % number_key.encode()
+    before, found, after = body.partition(marker)
+    if not found or marker in after or after[:1].isdigit():
+        raise ValueError(f"{number_key} is not in the frame once, as 0")
+    return before + marker[:-1], after
+
+
+def join_frame(event_id: int, before: bytes, number: int, after: bytes) -> bytes:
+    return b'{"cursor":"%d",' % event_id + before + b"%d" % number + after
+
+
 class EventSink(Protocol):
     """Stores events inside the transaction and publishes them after it commits."""
 

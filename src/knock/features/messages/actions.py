@@ -6,7 +6,7 @@ import bisect
 import hashlib
 import itertools
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -41,10 +41,11 @@ from knock.features.media.actions import (
     detach_media_txn,
     media_of_messages,
 )
-from knock.features.media.schemas import MediaOut
 from knock.features.messages import repository as repo
 from knock.features.messages.events import MessageCreated, MessageUpdated
 from knock.features.messages.models import Message
+from knock.features.messages.plain import send_plain
+from knock.features.messages.rows import message_out, new_message
 from knock.features.messages.schemas import MENTION_ALL, MessageOut, MessagePage, SendMessageIn
 from knock.features.orgs.actions import access_org, is_admin
 from knock.realtime.eventlog import last_event_id, rewrite_message_frames_txn
@@ -54,37 +55,6 @@ from knock.realtime.eventlog import last_event_id, rewrite_message_frames_txn
 BURNED_HASH = "burned"
 # The message type of an approval's card in chat; only post_approval_card_txn makes one.
 APPROVAL_CARD = "approval"
-
-
-def message_out(
-    message: Message,
-    unread_count: int | None = None,
-    *,
-    media: list[MediaOut] | None = None,
-    burn: BurnState | None = None,
-) -> MessageOut:
-    """The message as one viewer sees it; a sealed burn message has no text and no media."""
-    sealed = burn is not None and burn.sealed
-    return MessageOut(
-        id=message.id,
-        conversation_id=message.conversation_id,
-        seq=message.seq,
-        sender_id=message.sender_id,
-        client_msg_id=message.client_msg_id,
-        type=message.type,
-        text="" if sealed else message.text,
-        reply_to_id=message.reply_to_id,
-        mentions=orjson.loads(message.mentions),
-        created_at=message.created_at,
-        edited_at=message.edited_at,
-        recalled=message.recalled,
-        unread_count=unread_count,
-        media=[] if sealed or message.recalled else (media or []),
-        burn_after_s=burn.burn_after_s if burn is not None else None,
-        burn_expires_at=burn.expires_at if burn is not None else None,
-        burned=burn is not None and burn.burned,
-        approval_id=message.approval_id,
-    )
 
 
 async def render_messages(
@@ -105,34 +75,6 @@ async def render_messages(
         message_out(m, unread.get(m.id), media=media.get(m.id), burn=states.get(m.id))
         for m in messages
     ]
-
-
-def _new_message(
-    conversation_id: str,
-    seq: int,
-    sender_id: str,
-    body: SendMessageIn,
-    digest: str,
-    mentions: list[str],
-    now: datetime,
-) -> Message:
-    return Message(
-        id=new_id(),
-        conversation_id=conversation_id,
-        seq=seq,
-        sender_id=sender_id,
-        client_msg_id=body.client_msg_id,
-        request_hash=digest,
-        type=body.type,
-        text=body.text,
-        reply_to_id=body.reply_to_id,
-        mentions=orjson.dumps(mentions).decode(),
-        created_at=now,
-        edited_at=None,
-        recalled=False,
-        burn_after_s=body.burn_after_s,
-        approval_id=None,
-    )
 
 
 def _plain_text(body: SendMessageIn) -> bool:
@@ -247,7 +189,9 @@ class Messages:
         digest = request_hash(body)
         try:
             if _plain_text(body) and self._db.has_raw:
-                sent = await self._send_plain(user_id, conversation_id, body, digest)
+                if len(conversation_id) > ID_LENGTH:
+                    raise NotFound()
+                sent = await send_plain(self._db, user_id, conversation_id, body, digest)
                 if sent is not None:
                     return sent, True
                 # A retry: answered below, as every other send's.
@@ -263,75 +207,6 @@ class Messages:
                 if existing is None:
                     raise
                 return await self._replay(session, user_id, existing, digest), False
-
-    async def _send_plain(
-        self, user_id: str, conversation_id: str, body: SendMessageIn, digest: str
-    ) -> MessageOut | None:
-        """A new text message with nothing attached, quoted or mentioned (most messages)
-        in plain SQL: what ``_send_txn`` does for it, in five statements. None when the
-        sender already sent this client_msg_id here (a retry, answered by ``_send_txn``)."""
-        if len(conversation_id) > ID_LENGTH:
-            raise NotFound()
-        async with self._db.raw_transaction() as txn:
-            found = await txn.one(
-                "SELECT x.id FROM conversations c"
-                " JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = ?"
-                " LEFT JOIN messages x ON x.conversation_id = c.id AND x.sender_id = ?"
-                " AND x.client_msg_id = ? WHERE c.id = ?",
-                user_id,
-                user_id,
-                body.client_msg_id,
-                conversation_id,
-            )
-            if found is None:
-                raise NotFound()
-            if found[0] is not None:
-                return None
-            now = utcnow()
-            at = txn.time(now)
-            # Locks the conversation row: sends to one conversation queue here, so seqs
-            # are gapless and in commit order.
-            taken = await txn.one(
-                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?"
-                " WHERE id = ? RETURNING last_seq, member_count",
-                at,
-                conversation_id,
-            )
-            assert taken is not None
-            seq, member_count = int(taken[0]), int(taken[1])
-            message = _new_message(conversation_id, seq, user_id, body, digest, [], now)
-            await txn.run(
-                "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id,"
-                " request_hash, type, text, reply_to_id, mentions, created_at, edited_at,"
-                " recalled, burn_after_s, approval_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, '[]', ?, NULL, ?, NULL, NULL)",
-                message.id,
-                conversation_id,
-                seq,
-                user_id,
-                body.client_msg_id,
-                digest,
-                body.type,
-                body.text,
-                at,
-                False,
-            )
-            # The sender has read their own message. No row: they were removed meanwhile.
-            moved = await txn.run(
-                "UPDATE conversation_members SET read_seq = ?"
-                " WHERE conversation_id = ? AND user_id = ? AND read_seq < ?",
-                seq,
-                conversation_id,
-                user_id,
-                seq,
-            )
-            if not moved:
-                raise NotFound()
-            txn.emit(
-                MessageCreated(message=message_out(message)),
-                Audience(conversation_id=conversation_id),
-            )
-        return message_out(message, member_count - 1)
 
     async def _send_txn(
         self,
@@ -368,7 +243,7 @@ class Messages:
         # Locks the conversation row: sends to one conversation queue here, so seqs are
         # gapless and in commit order.
         seq, member_count = await take_next_seq_txn(session, conversation_id, now)
-        message = _new_message(conversation_id, seq, user_id, body, digest, mentions, now)
+        message = new_message(conversation_id, seq, user_id, body, digest, mentions, now)
         await repo.insert_message_txn(session, message)
         await attach_media_txn(session, media_ids, message.id, conversation_id)
         burn: BurnState | None = None
