@@ -94,17 +94,22 @@ def pids_matching(names: tuple[str, ...], needles: tuple[str, ...]) -> list[int]
     return found
 
 
-def cpu_seconds(pids: Iterable[int]) -> float:
-    """utime + stime of these processes (seconds; a process that is gone counts 0)."""
-    total = 0
+def cpu_by_pid(pids: Iterable[int]) -> dict[int, float]:
+    """utime + stime of each of these processes that is still there (seconds)."""
+    found = {}
     for pid in pids:
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / TICK
+        found[pid] = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (14, 15)
+    return found
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """utime + stime of these processes (seconds; a process that is gone counts 0)."""
+    return sum(cpu_by_pid(pids).values())
 
 
 def cpu_busy(cpu: int) -> float:
@@ -147,6 +152,9 @@ class Server:
         self.extra_pids = extra_pids or (lambda: [])
         self.process: subprocess.Popen[bytes] | None = None
         self.pinned = False
+        # CPU last seen of every process counted: a PostgreSQL backend that exits (its
+        # connection closed) keeps what it had, so the total never goes back.
+        self._cpu_seen: dict[int, float] = {}
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while it runs
 
     def start(self, pin: bool, timeout_s: float = 180.0) -> None:
@@ -189,7 +197,10 @@ class Server:
         return tree(self.process.pid) + self.extra_pids()
 
     def cpu(self) -> float:
-        return cpu_seconds(self.pids)
+        """CPU seconds of the tree and ``extra_pids``, those that exited included (up to
+        their last sample)."""
+        self._cpu_seen.update(cpu_by_pid(self.pids))
+        return sum(self._cpu_seen.values())
 
     def own_cpu(self) -> float:
         """This process tree alone, without ``extra_pids``."""

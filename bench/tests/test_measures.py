@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from typing import Any
 
+from bench.procs import Server, cpu_by_pid
 from bench.storms import _cpu_scaling
 from bench.surge import Outcome, _recovery_s, _timeline
 
@@ -77,3 +81,24 @@ def test_timeline_counts_refusals_and_admissions_in_the_second_they_happened() -
     assert by_second[1]["retry_after_max"] == 5.0
     assert by_second[2]["429"] == 1
     assert by_second[3]["admitted"] == 1 and by_second[3]["p99_ms"] == 20.0
+
+
+def test_a_servers_cpu_keeps_what_its_exited_processes_used() -> None:
+    """A PostgreSQL backend that exits mid-step must not take its CPU out of the total."""
+    burn = "import sys, time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass\n"
+    backend = subprocess.Popen(
+        [sys.executable, "-c", burn + "sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    server = Server(["unused"], {}, 0, extra_pids=lambda: [backend.pid])
+    server.process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 30
+        while cpu_by_pid([backend.pid]).get(backend.pid, 0.0) < 0.3:
+            assert time.monotonic() < deadline, "the burner never used its CPU"
+            time.sleep(0.05)
+        before = server.cpu()
+        backend.communicate(b"")
+        assert before >= 0.3
+        assert server.cpu() >= before
+    finally:
+        server.stop()
