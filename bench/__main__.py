@@ -104,6 +104,14 @@ def parse() -> argparse.Namespace:
         "directory) instead of the working tree, which others may be editing",
     )
     parser.add_argument(
+        "--node-cpu",
+        type=float,
+        default=0.0,
+        help="share of one CPU each Knock node of the multinode scenarios may use (a CFS "
+        "quota in a cgroup of its own, needs root): where the machine has too few CPUs for a "
+        "core per node, the nodes rather than the machine are then the limit; 0: no cap",
+    )
+    parser.add_argument(
         "--surge-knee",
         type=float,
         default=0.0,
@@ -151,6 +159,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         redis=args.redis,
         profile_dir=str(Path(args.out) / "profiles") if args.profile else "",
         surge_knee=args.surge_knee,
+        node_cpu=args.node_cpu,
     )
     scenarios = catalog(options)
     # The long ones (minutes each, PostgreSQL for multinode) run in the full run or by name.

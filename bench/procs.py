@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -131,8 +132,41 @@ def rss_bytes(pids: Iterable[int]) -> int:
     return total
 
 
+CGROUP_CPU_V1 = Path("/sys/fs/cgroup/cpu")
+CGROUP_V2 = Path("/sys/fs/cgroup")
+CFS_PERIOD_US = 100_000
+
+
+def cap_cpu(pid: int, share: float) -> Path:
+    """Put ``pid`` (and the children it starts later) in a cgroup of its own that may use
+    ``share`` of one CPU (a CFS quota; cgroup v1's cpu controller or v2's cpu.max). Answers
+    the cgroup's directory, for ``uncap``. Needs a writable cgroup file system (root)."""
+    quota = max(1000, int(share * CFS_PERIOD_US))
+    name = f"knock-bench-{os.getpid()}-{pid}"
+    if (CGROUP_CPU_V1 / "cpu.cfs_quota_us").exists():
+        group = CGROUP_CPU_V1 / name
+        group.mkdir()
+        (group / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
+        (group / "cpu.cfs_quota_us").write_text(str(quota))
+    elif (CGROUP_V2 / "cgroup.subtree_control").exists():
+        (CGROUP_V2 / "cgroup.subtree_control").write_text("+cpu")
+        group = CGROUP_V2 / name
+        group.mkdir()
+        (group / "cpu.max").write_text(f"{quota} {CFS_PERIOD_US}")
+    else:
+        raise RuntimeError("no cgroup cpu controller to cap a node's CPU with")
+    (group / "cgroup.procs").write_text(str(pid))
+    return group
+
+
+def uncap(group: Path) -> None:
+    with contextlib.suppress(OSError):
+        group.rmdir()  # once its processes are gone
+
+
 class Server:
-    """A server process on 127.0.0.1, pinned to the server CPU where possible."""
+    """A server process on 127.0.0.1, pinned to the server CPU where possible, and with
+    ``cpu_cap`` > 0 allowed only that share of one CPU (``cap_cpu``)."""
 
     def __init__(
         self,
@@ -142,8 +176,11 @@ class Server:
         *,
         extra_pids: Callable[[], list[int]] | None = None,
         cpu: int = SERVER_CPU,
+        cpu_cap: float = 0.0,
     ) -> None:
         self.cpu_index = cpu  # where pinning puts it (a second node goes to the other CPU)
+        self.cpu_cap = cpu_cap
+        self._cgroup: Path | None = None
         self.argv = argv
         self.env = env
         self.port = port
@@ -176,6 +213,8 @@ class Server:
             stderr=self._log,
             preexec_fn=preexec,
         )
+        if self.cpu_cap > 0:
+            self._cgroup = cap_cpu(self.process.pid, self.cpu_cap)
         deadline = time.monotonic() + timeout_s
         url = f"http://127.0.0.1:{self.port}/api/v1/health"
         while time.monotonic() < deadline:
@@ -228,6 +267,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        if self._cgroup is not None:
+            uncap(self._cgroup)
+            self._cgroup = None
         self._log.close()
 
 

@@ -132,6 +132,8 @@ def markdown(document: dict[str, Any]) -> str:
     families = {r.get("groups", 1): r for r in rows if "scaling_2_over_1" in r}
     for groups, multi in sorted(families.items()):
         spread = f", the load over {groups} groups" if groups > 1 else ""
+        if multi.get("node_cpu_cap"):
+            spread += f", each node capped at {multi['node_cpu_cap']:g} of a CPU"
         out += [
             f"Multinode (PostgreSQL + Redis, clients round-robin over the nodes{spread}): "
             f"scaling factor at the knee, 2 nodes ÷ 1 node = {multi['scaling_2_over_1'] or '-'}.",

@@ -38,6 +38,7 @@ class Options:
     profile_dir: str = ""  # py-spy the server during each scenario's load (raw stacks)
     current: str = ""  # the scenario running now (names the profile)
     surge_knee: float = 0.0  # msg/s the surge scenario takes as the knee (0: surge.KNEE)
+    node_cpu: float = 0.0  # share of one CPU each multinode node may use (0: no cap)
 
 
 class Session:

@@ -102,11 +102,14 @@ async def multinode(target: Target, options: Options, groups: int = 1) -> list[d
     rows: list[dict[str, Any]] = []
     knees: dict[int, Any] = {}
     for nodes in (1, 2):
-        cluster = KnockTarget(postgres, redis, target.extra_env, nodes=nodes)
+        cluster = KnockTarget(
+            postgres, redis, target.extra_env, nodes=nodes, node_cpu_cap=options.node_cpu
+        )
         found = await group_saturation(cluster, options, groups)
         for row in found:
             row["scenario"] = f"multinode-{nodes}" if groups == 1 else f"multinode-spread-{nodes}"
             row["nodes"] = nodes
+            row["node_cpu_cap"] = options.node_cpu
         knees[nodes] = found[0].get("knee_deliveries_per_s") if found else None
         rows += found
     one, two = knees.get(1), knees.get(2)

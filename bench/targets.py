@@ -149,9 +149,11 @@ class KnockTarget(Target):
         redis: str = "",
         env: dict[str, str] | None = None,
         nodes: int = 1,
+        node_cpu_cap: float = 0.0,
     ) -> None:
         super().__init__()
         self.nodes = nodes  # > 1 needs PostgreSQL and Redis
+        self.node_cpu_cap = node_cpu_cap  # share of one CPU each node may use (0: no cap)
         self.others: list[Server] = []
         self._ports: list[int] = []
         self.extra_env = dict(env or {})  # KNOCK_* settings for this run (--server-env)
@@ -202,6 +204,7 @@ class KnockTarget(Target):
                 env,
                 p,
                 cpu=(SERVER_CPU + n) % 2,  # two CPUs here: the second node shares the generator's
+                cpu_cap=self.node_cpu_cap,
             )
             for n, p in enumerate(self._ports[1:], start=1)
         ]
@@ -212,7 +215,7 @@ class KnockTarget(Target):
             return pids + (pids_matching(("postgres", "redis-server"), found) if found else [])
 
         argv = [sys.executable, *self.wrapper, "-m", "knock", "serve", "--port", str(self.port)]
-        self.server = Server(argv, env, self.port, extra_pids=extra)
+        self.server = Server(argv, env, self.port, extra_pids=extra, cpu_cap=self.node_cpu_cap)
         self.server.start(pin)
         for node in self.others:
             node.start(pin)

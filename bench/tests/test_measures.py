@@ -7,7 +7,9 @@ import sys
 import time
 from typing import Any
 
-from bench.procs import Server, cpu_by_pid
+import pytest
+
+from bench.procs import Server, cap_cpu, cpu_by_pid
 from bench.storms import _cpu_scaling
 from bench.surge import Outcome, _recovery_s, _timeline
 
@@ -102,3 +104,25 @@ def test_a_servers_cpu_keeps_what_its_exited_processes_used() -> None:
         assert server.cpu() >= before
     finally:
         server.stop()
+
+
+def test_a_capped_server_runs_in_a_cgroup_with_its_quota_until_it_stops() -> None:
+    server = Server(["unused"], {}, 0, cpu_cap=0.25)
+    server.process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        try:
+            group = cap_cpu(server.process.pid, 0.25)
+        except (OSError, RuntimeError) as exc:
+            pytest.skip(f"no writable cgroup cpu controller here: {exc}")
+        server._cgroup = group
+        procs = (group / "cgroup.procs").read_text().split()
+        assert procs == [str(server.process.pid)]
+        if (group / "cpu.cfs_quota_us").exists():
+            quota = (group / "cpu.cfs_quota_us").read_text().strip()
+            period = (group / "cpu.cfs_period_us").read_text().strip()
+        else:
+            quota, period = (group / "cpu.max").read_text().split()
+        assert int(quota) / int(period) == 0.25
+    finally:
+        server.stop()
+    assert not group.exists()
