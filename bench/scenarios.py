@@ -103,11 +103,15 @@ async def group_saturation(target: Target, options: Options, groups: int = 1) ->
             conversation, member_indexes = conversations[i % groups]
             return conversation, member_indexes[(i // groups) % members]
 
-        knee = None
-        for rate in saturation_steps(options):
+        async def step(rate: int) -> Row:
             row = await load(session, pick, rate, step_s, f"s{rate}")
             row["passed"] = _passes(row)
             rows.append({"scenario": "group100-saturation", "members": members, **row})
+            return row
+
+        knee = None
+        for rate in saturation_steps(options):
+            row = await step(rate)
             if not row["passed"]:
                 break
             knee = rate
@@ -115,10 +119,7 @@ async def group_saturation(target: Target, options: Options, groups: int = 1) ->
         if knee is None:  # below the first step: find the order of magnitude
             for rate in BELOW_STEPS:
                 await asyncio.sleep(2.0)
-                row = await load(session, pick, rate, step_s, f"s{rate}")
-                row["passed"] = _passes(row)
-                rows.append({"scenario": "group100-saturation", "members": members, **row})
-                if row["passed"]:
+                if (await step(rate))["passed"]:
                     knee = rate
                     break
     for row in rows:

@@ -89,9 +89,7 @@ class RawTransaction:
             with _unique_violation(sqlite3.IntegrityError):
                 rows = self._conn.execute(sql, args).fetchall()
             return tuple(rows[0]) if rows else None
-        with _unique_violation(_asyncpg_unique()):
-            found = await self._conn.fetchrow(_numbered(sql), *args)
-        return None if found is None else tuple(found)
+        return await _pg_one(self._conn, sql, args)
 
     async def run(self, sql: str, *args: Any) -> int:
         if self._sqlite:
@@ -108,6 +106,13 @@ class RawTransaction:
             return
         with _unique_violation(_asyncpg_unique()):
             await self._conn.executemany(_numbered(sql), rows)
+
+
+async def _pg_one(connection: Any, sql: str, args: Sequence[Any]) -> Row | None:
+    """The first row of a statement on an asyncpg connection (None if it answers none)."""
+    with _unique_violation(_asyncpg_unique()):
+        found = await connection.fetchrow(_numbered(sql), *args)
+    return None if found is None else tuple(found)
 
 
 _NUMBERED: dict[str, str] = {}
@@ -405,16 +410,11 @@ class Database:
         first row, or None when it answers none or raises no_data_found (then it changed
         nothing)."""
         assert not self.is_sqlite, "call() is for PostgreSQL"
-        async with self.write_engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
+        async with self._pg_driver() as driver:
             try:
-                with _unique_violation(_asyncpg_unique()):
-                    found = await driver.fetchrow(_numbered(sql), *args)
+                return await _pg_one(driver, sql, args)
             except _asyncpg_no_data_found():
                 return None
-        return None if found is None else tuple(found)
 
     async def publish(self, stored: list[StoredEvent]) -> None:
         """Send committed events (stored by a statement of ours, not by the event log)."""
@@ -437,15 +437,20 @@ class Database:
                 yield txn
                 stored = await self._append_raw(txn)
         else:
-            async with self.write_engine.connect() as connection:
-                raw = await connection.get_raw_connection()
-                driver = raw.driver_connection
-                assert driver is not None
-                async with driver.transaction():
-                    txn = RawTransaction(False, driver, self._time_bind)
-                    yield txn
-                    stored = await self._append_raw(txn)
+            async with self._pg_driver() as driver, driver.transaction():
+                txn = RawTransaction(False, driver, self._time_bind)
+                yield txn
+                stored = await self._append_raw(txn)
         await self.publish(stored)
+
+    @contextlib.asynccontextmanager
+    async def _pg_driver(self) -> AsyncIterator[Any]:
+        """A pooled connection's asyncpg connection, for plain SQL."""
+        async with self.write_engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            yield driver
 
     async def _append_raw(self, txn: RawTransaction) -> list[StoredEvent]:
         if not txn.pending:

@@ -82,10 +82,13 @@ async def _keys(db: Database) -> list[str]:
         return sorted((await session.execute(text(_KEYS))).scalars())
 
 
-async def _write(db: Database, key: str, n: int) -> None:
+async def _write(db: Database, key: str, n: int, failure: Exception | None = None) -> None:
+    """Store ``key`` and emit Noted(n); raise ``failure``, if given, before the commit."""
     async with db.raw_transaction() as txn:
         await txn.run(_INSERT, key)
         txn.emit(Noted(n=n), Audience(user_ids=("u1",)))
+        if failure is not None:
+            raise failure
 
 
 async def test_a_raw_transaction_stores_its_rows_and_events_and_publishes_after_commit(
@@ -140,15 +143,10 @@ async def test_concurrent_raw_writers_all_commit_with_gapless_event_ids(
     whose member failed still commits the others), on PostgreSQL they use the pool."""
     db, recording = await _setup(database_url)
     try:
-
-        async def writer(i: int) -> None:
-            async with db.raw_transaction() as txn:
-                await txn.run(_INSERT, f"k{i:02d}")
-                txn.emit(Noted(n=i), Audience(user_ids=("u1",)))
-                if i % 5 == 0:
-                    raise ValueError(i)
-
-        results = await asyncio.gather(*(writer(i) for i in range(60)), return_exceptions=True)
+        writers = [
+            _write(db, f"k{i:02d}", i, ValueError(i) if i % 5 == 0 else None) for i in range(60)
+        ]
+        results = await asyncio.gather(*writers, return_exceptions=True)
         failed = [r for r in results if isinstance(r, ValueError)]
         assert len(failed) == 12 and all(r is None for r in results if r not in failed)
         assert await _keys(db) == [f"k{i:02d}" for i in range(60) if i % 5]
@@ -194,14 +192,12 @@ async def test_a_writer_failing_inside_a_group_rolls_back_only_itself(
 ) -> None:
     db, recording = await _setup(database_url)
     try:
-
-        async def failing(n: int) -> None:
-            async with db.raw_transaction() as txn:
-                await txn.run(_INSERT, f"bad{n}")
-                txn.emit(Noted(n=n), Audience(user_ids=("u1",)))
-                raise RuntimeError("boom")
-
-        writers = [failing(i) if i % 3 == 1 else _write(db, f"k{i:02}", i) for i in range(12)]
+        writers = [
+            _write(db, f"bad{i}", i, RuntimeError("boom"))
+            if i % 3 == 1
+            else _write(db, f"k{i:02}", i)
+            for i in range(12)
+        ]
         results = await asyncio.gather(*writers, return_exceptions=True)
         assert [isinstance(r, RuntimeError) for r in results] == [i % 3 == 1 for i in range(12)]
         assert await _keys(db) == [f"k{i:02}" for i in range(12) if i % 3 != 1]
