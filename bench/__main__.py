@@ -112,6 +112,12 @@ def parse() -> argparse.Namespace:
         "core per node, the nodes rather than the machine are then the limit; 0: no cap",
     )
     parser.add_argument(
+        "--steps",
+        default="",
+        help="comma-separated msg/s for the saturation scenarios, instead of the default "
+        "steps (a finer grid around a knee, e.g. 75,100,125,150,175,200)",
+    )
+    parser.add_argument(
         "--surge-knee",
         type=float,
         default=0.0,
@@ -160,6 +166,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         profile_dir=str(Path(args.out) / "profiles") if args.profile else "",
         surge_knee=args.surge_knee,
         node_cpu=args.node_cpu,
+        steps=tuple(sorted(int(r) for r in args.steps.split(",") if r.strip())),
     )
     scenarios = catalog(options)
     # The long ones (minutes each, PostgreSQL for multinode) run in the full run or by name.

@@ -39,6 +39,7 @@ class Options:
     current: str = ""  # the scenario running now (names the profile)
     surge_knee: float = 0.0  # msg/s the surge scenario takes as the knee (0: surge.KNEE)
     node_cpu: float = 0.0  # share of one CPU each multinode node may use (0: no cap)
+    steps: tuple[int, ...] = ()  # the saturation's rates in msg/s (empty: the defaults)
 
 
 class Session:

@@ -29,6 +29,8 @@ def _duration(options: Options, quick: float, full: float) -> float:
 
 
 def saturation_steps(options: Options) -> list[int]:
+    if options.steps:
+        return list(options.steps)
     return SATURATION_STEPS if options.quick else SATURATION_STEPS + FULL_EXTRA_STEPS
 
 

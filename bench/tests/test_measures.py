@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from bench.procs import Server, cap_cpu, cpu_by_pid
+from bench.runner import Options
+from bench.scenarios import FULL_EXTRA_STEPS, SATURATION_STEPS, saturation_steps
 from bench.storms import _cpu_scaling
 from bench.surge import Outcome, _recovery_s, _timeline
 
@@ -126,3 +128,14 @@ def test_a_capped_server_runs_in_a_cgroup_with_its_quota_until_it_stops() -> Non
     finally:
         server.stop()
     assert not group.exists()
+
+
+def test_saturation_steps_are_the_given_ones_or_the_defaults() -> None:
+    quick = Options(quick=True, pin=False, setup="auto")
+    full = Options(quick=False, pin=False, setup="auto")
+    assert saturation_steps(quick) == SATURATION_STEPS
+    assert saturation_steps(full) == SATURATION_STEPS + FULL_EXTRA_STEPS
+    assert saturation_steps(Options(quick=True, pin=False, setup="auto", steps=(75, 100))) == [
+        75,
+        100,
+    ]
