@@ -63,7 +63,11 @@ class Connection:
     gateway's writer task drains the queue when ``wakeup`` calls it.
 
     Idle connections are most of a node's memory, hence the slots and the queue that
-    exists only while frames wait.
+    exists only while frames wait. A fan-out visits every recipient's connection once per
+    event, and at a few events a second each of them is cold in the CPU's caches: what a
+    live push reads (the socket's transport, whether it is paused) is kept here, in the
+    connection's own slots, rather than read through the protocol object each time
+    (``bench/RESULTS.md``, session 6, measured what those reads cost).
     """
 
     __slots__ = (
@@ -75,10 +79,12 @@ class Connection:
         "max_queue",
         "orgs",
         "overflowed",
+        "paused",
         "pending",
         "queue",
         "release",
         "session_id",
+        "transport",
         "user_id",
         "wakeup",
         "wire",
@@ -94,6 +100,10 @@ class Connection:
         self.queue: deque[tuple[int, bytes]] | None = None
         self.max_queue = max_queue
         self.wire: Wire | None = None
+        # The socket's transport once live (``live_on``) and whether it is paused; the
+        # protocol says when that changes (``writing_paused``, ``writable_again``).
+        self.transport: asyncio.WriteTransport | None = None
+        self.paused = False
         self.last_sent = 0  # the id of the last event frame sent (replayed or live)
         self.overflowed = False
         self.closing_code: int | None = None
@@ -101,35 +111,39 @@ class Connection:
         self.interrupt: Callable[[], object] = _nothing  # stops the gateway reading it
         # Unsubscribes a live connection and gives its slot back; called once.
         self.release: Callable[[Connection], None] = _forget
-        # Frames of this loop turn for a live socket (``WriteBatch``); None when there are none.
+        # Frames of this loop turn for a live socket (``WriteBatch``): one frame, a list of
+        # them, or None when there are none.
         self.batch = batch
-        self.pending: list[bytes] | None = None
+        self.pending: bytes | list[bytes] | None = None
 
     def push(self, event_id: int, frame: bytes) -> None:
         """Send or queue a frame (event_id 0 for control frames); never blocks the caller.
         An event frame at or before ``last_sent`` was sent already (by the replay)."""
         if self.overflowed or self.closing_code is not None:
             return
-        wire = self.wire
         queue = self.queue
-        if wire is not None and not queue and not wire.paused:
+        if self.transport is not None and not queue and not self.paused:
             if event_id == 0 or event_id > self.last_sent:
                 if event_id:
                     self.last_sent = event_id
-                if self.batch is None:
-                    wire.write(frame)
-                elif self.pending is None:
-                    self.pending = [frame]
-                    self.batch.add(self)
+                pending = self.pending
+                if pending is None:
+                    self.pending = frame
+                    if self.batch is None:
+                        self.write_pending()
+                    else:
+                        self.batch.add(self)
+                elif isinstance(pending, bytes):
+                    self.pending = [pending, frame]
                 else:
-                    self.pending.append(frame)
+                    pending.append(frame)
             return
         if queue is None:
             queue = self.queue = deque()
         if len(queue) >= self.max_queue:
             self.queue = None  # memory stays bounded: the client resumes from its cursor
             self.overflowed = True
-            if wire is not None:
+            if self.wire is not None:
                 self._end(CLOSE_TRY_AGAIN_LATER, "too slow; resume with your cursor")
             else:
                 self.interrupt()
@@ -170,6 +184,8 @@ class Connection:
         if not wire.detach(self):
             return False
         self.wire = wire
+        self.transport = wire.transport
+        self.paused = wire.paused
         self._flush()
         return True
 
@@ -182,26 +198,37 @@ class Connection:
             if kind == "ping":
                 self.push(0, PONG)
 
+    def writing_paused(self) -> None:
+        self.paused = True
+
     def writable_again(self) -> None:
+        self.paused = False
         if self.closing_code is None:
             self._flush()
 
     def socket_lost(self) -> None:
         self.closing_code = CLOSE_NORMAL
-        self.queue = self.pending = None
+        self.queue = self.pending = self.transport = None
         self._release()
 
     def write_pending(self) -> None:
         """Write this turn's frames (they go before anything queued after them)."""
         pending, self.pending = self.pending, None
-        if pending and self.wire is not None and self.closing_code is None:
-            self.wire.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        if pending is not None:
+            self._write(pending if isinstance(pending, bytes) else b"".join(pending))
+
+    def _write(self, data: bytes) -> None:
+        # Every close of a detached socket but our own (``_end``, which stops writes
+        # first) closes its transport at once: no frame can follow a close frame.
+        transport = self.transport
+        if transport is not None and self.closing_code is None and not transport.is_closing():
+            transport.write(data)
 
     def _flush(self) -> None:
         self.write_pending()
         frames = self.take_unsent()
-        if frames and self.wire is not None:
-            self.wire.write(b"".join(frames))
+        if frames:
+            self._write(b"".join(frames))
 
     def _end(self, code: int, reason: str) -> None:
         """Unsubscribe, then close (a full socket can take long to take a close frame)."""

@@ -48,6 +48,9 @@ class SocketOwner(Protocol):
     def text_received(self, data: bytes) -> None:
         """A text message from the client (its payload)."""
 
+    def writing_paused(self) -> None:
+        """The socket's buffer is over its high-water mark: hold frames back."""
+
     def writable_again(self) -> None:
         """The socket's buffer drained below its low-water mark."""
 
@@ -62,6 +65,13 @@ class Wire:
 
     def __init__(self, protocol: KnockWebSocketProtocol) -> None:
         self._protocol = protocol
+
+    @property
+    def transport(self) -> asyncio.WriteTransport:
+        """The socket's transport, for whoever serves the socket once detached; its
+        ``is_closing()`` turns true whenever a close frame has gone out, except after
+        ``close``."""
+        return cast(asyncio.WriteTransport, self._protocol.transport)
 
     @property
     def paused(self) -> bool:
@@ -160,6 +170,11 @@ class KnockWebSocketProtocol(WebSocketsSansIOProtocol):
         self.frames = []
         if self.curr_msg_data_type == "text" and not self.close_sent:
             owner.text_received(data)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self.owner is not None:
+            self.owner.writing_paused()
 
     def resume_writing(self) -> None:
         super().resume_writing()
