@@ -44,7 +44,12 @@ class Settings(BaseSettings):
         "empty = same origin as the Host header only.",
     )
     ws_send_queue: int = Field(1024, ge=16, le=100_000, description="Frames queued per socket.")
-    ws_heartbeat_s: float = Field(20.0, gt=0, le=300, description="Seconds between server pings.")
+    ws_heartbeat_s: float = Field(
+        20.0,
+        gt=0,
+        le=300,
+        description="Seconds between server pings; a socket that answers none is closed.",
+    )
     event_retention_s: int = Field(
         3 * 24 * 3600, ge=60, description="How long a WebSocket cursor can resume (seconds)."
     )

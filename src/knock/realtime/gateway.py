@@ -34,12 +34,21 @@ from knock.realtime.registry import (
     Connection,
     Registry,
 )
-from knock.realtime.wire import CLOSE_TIMEOUT_S, Wire, frame_payload, text_frame, wire_of
+from knock.realtime.wire import (
+    CLOSE_TIMEOUT_S,
+    PROTOCOL_PING,
+    Wire,
+    frame_payload,
+    text_frame,
+    wire_of,
+)
 
 log = logging.getLogger(__name__)
 
 REPLAY_PAGE = 500
 _PING = text_frame(b'{"type":"ping"}')
+_PINGS = _PING + PROTOCOL_PING
+CLOSE_NO_ANSWER = 1011  # as uvicorn's keepalive timeout
 
 
 def _cursor_frame(kind: str, cursor: int) -> bytes:
@@ -193,10 +202,19 @@ class Gateway:
             self._heartbeat = loop.call_later(self._settings.ws_heartbeat_s, self._ping_all)
 
     def _ping_all(self) -> None:
+        """Ping every socket: ``{"type":"ping"}`` for the client's code and, on a live
+        socket of Knock's protocol, a protocol ping in the same write. A live socket whose
+        peer sent nothing since the last round, not even the pong, is closed (1011)."""
         self._heartbeat = None
         connections = list(self._registry.connections())
         for conn in connections:
-            conn.push(0, _PING)
+            wire = conn.wire
+            if wire is None:  # not live yet, or served by another ASGI server
+                conn.push(0, _PING)
+            elif wire.answered():
+                conn.push(0, _PINGS)
+            else:
+                conn.close_with(CLOSE_NO_ANSWER)
         if connections:
             self._keep_pinging()
 

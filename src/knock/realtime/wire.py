@@ -24,6 +24,7 @@ from websockets.http11 import Request
 
 WIRE_EXTENSION = "knock.wire"
 CLOSE_TIMEOUT_S = 30.0  # how long a closing socket may take to drain and answer
+PROTOCOL_PING = b"\x89\x00"  # a ping control frame (FIN, opcode 9), empty, unmasked
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -89,6 +90,13 @@ class Wire:
         protocol.transport.write(data)
         return True
 
+    def answered(self) -> bool:
+        """Whether the peer sent anything (a pong, a message) since the last time this was
+        asked; the handshake counts."""
+        protocol = self._protocol
+        heard, protocol.heard = protocol.heard, False
+        return heard
+
     def detach(self, owner: SocketOwner) -> bool:
         """Hand the open socket to ``owner``: the ASGI application may then return and the
         socket stays open, served by callbacks (no task). False if it is already gone."""
@@ -110,6 +118,20 @@ class KnockWebSocketProtocol(WebSocketsSansIOProtocol):
     """
 
     owner: SocketOwner | None = None  # set by ``detach``
+    heard = True  # the peer sent something since ``Wire.answered`` last asked
+
+    # Keepalive --------------------------------------------------------------------------
+    # uvicorn's protocol keeps a timer per socket and pings each on its own. Knock's gateway
+    # pings every live socket from one timer instead, the protocol ping in the same write
+    # as its ``{"type":"ping"}``, and closes a socket that answered nothing for a whole
+    # interval (``Gateway._ping_all``): half the writes and no timer per socket.
+
+    def start_keepalive(self) -> None:
+        pass
+
+    def data_received(self, data: bytes) -> None:
+        self.heard = True
+        super().data_received(data)
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
