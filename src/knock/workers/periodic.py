@@ -11,6 +11,23 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger(__name__)
 
 
+async def flush_when_poked(
+    poked: asyncio.Event, interval_s: float, flush: Callable[[], Awaitable[object]], what: str
+) -> None:
+    """Forever: wait for a poke, let ``interval_s`` pass (later pokes join that flush), then
+    flush. No timer runs while nothing pokes it, so an idle node does not wake up for it.
+    A failed flush is logged and tried again an interval later."""
+    while True:
+        await poked.wait()
+        await asyncio.sleep(interval_s)
+        poked.clear()
+        try:
+            await flush()
+        except Exception:
+            log.exception("%s failed; trying again in %s s", what, interval_s)
+            poked.set()
+
+
 class PeriodicJob:
     def __init__(
         self, name: str, interval_s: float, run_once: Callable[[], Awaitable[int]], did: str

@@ -35,7 +35,7 @@ from knock.features.calls.sdp import OfferRejected
 from knock.features.conversations.actions import access_conversation
 from knock.features.conversations.models import ConversationMember
 from knock.features.orgs.actions import access_org, is_admin
-from knock.workers.periodic import PeriodicJob
+from knock.workers.periodic import PeriodicJob, flush_when_poked
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,7 @@ class Calls:
         # The mixer's latest word on who speaks, per call of this node.
         self._speaking: dict[str, frozenset[str]] = {}
         self._speaking_changed: set[str] = set()
+        self._speaking_poked = asyncio.Event()  # set when _speaking_changed gains a call
         # Joins between the mixer's answer and their commit: upkeep leaves them alone.
         self._joining: set[tuple[str, str]] = set()
         # Calls whose audio this node's mixer holds.
@@ -152,16 +153,15 @@ class Calls:
         self._flusher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._flusher = asyncio.create_task(self._flush_speaking_forever(), name="call-speaking")
-
-    async def _flush_speaking_forever(self) -> None:
-        interval_s = self._settings.call_speaking_interval_ms / 1000
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await self.flush_speaking()
-            except Exception:
-                log.exception("sending who speaks failed; trying again")
+        self._flusher = asyncio.create_task(
+            flush_when_poked(
+                self._speaking_poked,
+                self._settings.call_speaking_interval_ms / 1000,
+                self.flush_speaking,
+                "sending who speaks",
+            ),
+            name="call-speaking",
+        )
 
     async def _render(self, session: AsyncSession, call: Call) -> CallOut:
         present = await repo.present_participants(session, call.id)
@@ -404,6 +404,7 @@ class Calls:
         if self._speaking.get(call_id, frozenset()) != speaking:
             self._speaking[call_id] = speaking
             self._speaking_changed.add(call_id)
+            self._speaking_poked.set()
 
     async def flush_speaking(self) -> int:
         """One ``call.updated`` per call whose speakers changed since the last flush."""

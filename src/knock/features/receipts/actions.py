@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 
 from knock.config import Settings
 from knock.core.db import Database, Transaction
@@ -27,8 +26,7 @@ from knock.features.messages.actions import access_message, senders_between
 from knock.features.orgs.actions import access_org, is_admin
 from knock.features.receipts.events import ReceiptUpdated
 from knock.features.receipts.schemas import MessageReceiptsOut, ReceiptRange
-
-log = logging.getLogger(__name__)
+from knock.workers.periodic import flush_when_poked
 
 # conversation id -> user id -> (from_seq, up_to_seq)
 ReadBatch = dict[str, dict[str, tuple[int, int]]]
@@ -69,15 +67,20 @@ class ReceiptCoalescer:
         self._db = db
         self._interval_s = interval_ms / 1000
         self._pending: ReadBatch = {}
+        self._added = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def add(self, conversation_id: str, user_id: str, from_seq: int, up_to_seq: int) -> None:
         merge_read(self._pending, conversation_id, user_id, from_seq, up_to_seq)
+        self._added.set()
 
     async def start(self) -> None:
         # At 0 ms receipts are sent in the reading transaction; a timer of 0 would spin.
         if self._task is None and self._interval_s > 0:
-            self._task = asyncio.create_task(self._run(), name="receipt-coalescer")
+            self._task = asyncio.create_task(
+                flush_when_poked(self._added, self._interval_s, self.flush, "sending receipts"),
+                name="receipt-coalescer",
+            )
 
     async def stop(self) -> None:
         """Stop the timer and send what is still pending."""
@@ -101,15 +104,6 @@ class ReceiptCoalescer:
                 for user_id, (low, high) in ranges.items():
                     merge_read(self._pending, conversation_id, user_id, low, high)
             raise
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval_s)
-            try:
-                await self.flush()
-            except Exception:
-                # The cursors are committed; the events wait for the next tick.
-                log.exception("sending coalesced receipts failed")
 
 
 class Receipts:
