@@ -416,6 +416,22 @@ class Database:
             except _asyncpg_no_data_found():
                 return None
 
+    async def read_one(self, sql: str, *args: Any) -> Row | None:
+        """One reading statement (``?`` placeholders) on the driver's connection, outside
+        any transaction and without the ORM: its first row, or None. For the polls that
+        run every second on every node and mostly find nothing (the event pump's, the DING
+        escalator's): a quarter of what a ``read()`` session costs."""
+        if not self.is_sqlite:
+            async with self._pg_driver() as driver:
+                return await _pg_one(driver, sql, args)
+        async with self.read_engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection  # aiosqlite's, in autocommit (see _sqlite_engine)
+            assert driver is not None
+            async with driver.execute(sql, args) as cursor:
+                row = await cursor.fetchone()
+        return None if row is None else tuple(row)
+
     async def publish(self, stored: list[StoredEvent]) -> None:
         """Send committed events (stored by a statement of ours, not by the event log)."""
         if stored and self._sink is not None:

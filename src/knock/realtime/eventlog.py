@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, insert, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knock.core.clock import utcnow
-from knock.core.db import RawTransaction
+from knock.core.db import Database, RawTransaction
 from knock.core.events import Audience, PendingEvent, StoredEvent, encode_frame
 from knock.features.conversations.models import ConversationMember
 from knock.features.orgs.models import OrgMember
@@ -138,6 +138,13 @@ class EventLog:
     async def publish(self, stored: list[StoredEvent]) -> None:
         for event in stored:
             await self._broker.publish(encode_envelope(event))
+
+
+async def log_head(db: Database) -> int:
+    """The last committed event id, read without a session (the pump polls it each second)."""
+    row = await db.read_one("SELECT last_id FROM event_counter WHERE id = ?", COUNTER_ROW_ID)
+    assert row is not None, "the event counter row is made by the first migration"
+    return int(row[0])
 
 
 async def last_event_id(session: AsyncSession) -> int:

@@ -19,7 +19,7 @@ import orjson
 from knock.core.db import Database
 from knock.core.events import StoredEvent
 from knock.realtime.broker import Broker
-from knock.realtime.eventlog import decode_envelope, events_between, last_event_id
+from knock.realtime.eventlog import decode_envelope, events_between, last_event_id, log_head
 from knock.realtime.registry import Registry
 from knock.realtime.wire import text_frame
 
@@ -149,8 +149,7 @@ class EventPump:
         while True:
             await asyncio.sleep(self._poll_interval_s)
             try:
-                async with self._db.read() as session:
-                    head = await last_event_id(session)
+                head = await log_head(self._db)
                 if head > self.delivered_upto:
                     async with self._lock:
                         await self._catch_up_locked(head)

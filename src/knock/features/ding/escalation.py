@@ -82,6 +82,8 @@ class DingEscalation:
         """Lease the due steps to this node; committed when this returns."""
         # Looked for outside a write transaction: most passes find nothing, and on SQLite
         # a write transaction would take the database's write lock every poll.
+        if not await repo.any_due(self._db, now):
+            return []
         async with self._db.read() as session:
             due = await repo.due_recipients(session, now, self._batch)
         if not due:

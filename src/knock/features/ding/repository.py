@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knock.core.db import Database
 from knock.features.accounts.models import User
 from knock.features.ding.models import Ding, DingRecipient, DingSend, DingSettings, DingStep
 from knock.features.messages.models import Message
@@ -175,6 +176,19 @@ async def dings_page(
         query = query.where(Ding.id < before)
     rows = await session.execute(query.order_by(Ding.id.desc()).limit(limit))
     return list(rows.scalars())
+
+
+async def any_due(db: Database, now: datetime) -> bool:
+    """Whether ``due_recipients`` would find any: one plain statement, as every node asks
+    every second (``KNOCK_DING_POLL_S``) and nearly always hears no."""
+    at = db.time(now)
+    row = await db.read_one(
+        "SELECT 1 FROM ding_recipients WHERE next_step_at <= ? AND next_step IS NOT NULL"
+        " AND confirmed_at IS NULL AND (lease_until IS NULL OR lease_until < ?) LIMIT 1",
+        at,
+        at,
+    )
+    return row is not None
 
 
 async def due_recipients(session: AsyncSession, now: datetime, limit: int) -> list[tuple[str, str]]:
