@@ -49,6 +49,7 @@ REPLAY_PAGE = 500
 _PING = text_frame(b'{"type":"ping"}')
 _PINGS = _PING + PROTOCOL_PING
 CLOSE_NO_ANSWER = 1011  # as uvicorn's keepalive timeout
+HEARTBEAT_SLICES = 10
 
 
 def _cursor_frame(kind: str, cursor: int) -> bytes:
@@ -74,6 +75,8 @@ class Gateway:
         self._registry = registry
         self._settings = settings
         self._heartbeat: asyncio.TimerHandle | None = None
+        self._round: list[Connection] = []  # the sockets of this heartbeat round
+        self._slice = 0  # the slice of the round the next tick pings
         self._release_conn = self._release  # one bound method for every connection
 
     def origin_allowed(self, websocket: WebSocket) -> bool:
@@ -196,18 +199,27 @@ class Gateway:
 
     def _keep_pinging(self) -> None:
         """One timer pings every socket of the node (not a task per socket); it stops
-        while no socket is open."""
+        while no socket is open. A round (``KNOCK_WS_HEARTBEAT_S``) pings every socket
+        open when it began once, in ``HEARTBEAT_SLICES`` slices spread over it: 10,000
+        sockets never hold the loop for 10,000 writes at once."""
         if self._heartbeat is None:
             loop = asyncio.get_running_loop()
-            self._heartbeat = loop.call_later(self._settings.ws_heartbeat_s, self._ping_all)
+            self._heartbeat = loop.call_later(
+                self._settings.ws_heartbeat_s / HEARTBEAT_SLICES, self._ping_slice
+            )
 
-    def _ping_all(self) -> None:
-        """Ping every socket: ``{"type":"ping"}`` for the client's code and, on a live
-        socket of Knock's protocol, a protocol ping in the same write. A live socket whose
-        peer sent nothing since the last round, not even the pong, is closed (1011)."""
+    def _ping_slice(self) -> None:
+        """Ping this tick's slice of the round: ``{"type":"ping"}`` for the client's code
+        and, on a live socket of Knock's protocol, a protocol ping in the same write. A
+        live socket whose peer sent nothing since the last round, not even the pong, is
+        closed (1011)."""
         self._heartbeat = None
-        connections = list(self._registry.connections())
-        for conn in connections:
+        if self._slice == 0:
+            self._round = list(self._registry.connections())
+        size = len(self._round)
+        start = self._slice * size // HEARTBEAT_SLICES
+        end = (self._slice + 1) * size // HEARTBEAT_SLICES
+        for conn in self._round[start:end]:
             wire = conn.wire
             if wire is None:  # not live yet, or served by another ASGI server
                 conn.push(0, _PING)
@@ -215,7 +227,10 @@ class Gateway:
                 conn.push(0, _PINGS)
             else:
                 conn.close_with(CLOSE_NO_ANSWER)
-        if connections:
+        self._slice = (self._slice + 1) % HEARTBEAT_SLICES
+        if self._slice == 0:
+            self._round = []
+        if self._slice or self._registry.by_user:
             self._keep_pinging()
 
     async def _send(self, websocket: WebSocket, wire: Wire | None, frames: list[bytes]) -> None:
