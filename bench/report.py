@@ -158,7 +158,7 @@ def markdown(document: dict[str, Any]) -> str:
         names = list(dict.fromkeys(n for c in costs.values() for n in c))
         targets = list(costs)
         out += [
-            "### Server CPU per request (closed loop, 4 in flight)",
+            "### Server CPU per request (closed loop, 4 in flight unless named)",
             "",
             "| request | "
             + " | ".join(f"{t} µs CPU/request | {t} requests/s" for t in targets)
