@@ -49,9 +49,13 @@ class StoredEvent:
     audience: Audience = field(default_factory=Audience)
 
 
+# Every event frame opens with its cursor (the migration's knock_send_text writes the same).
+_CURSOR_HEAD = b'{"cursor":"%d",'
+
+
 def encode_frame(event_id: int, event: Event) -> bytes:
     body = event.model_dump_json().encode()
-    return b'{"cursor":"%d",' % event_id + body[1:]
+    return _CURSOR_HEAD % event_id + body[1:]
 
 
 def split_frame(event: Event, number_key: str) -> tuple[bytes, bytes]:
@@ -68,7 +72,7 @@ def split_frame(event: Event, number_key: str) -> tuple[bytes, bytes]:
 
 
 def join_frame(event_id: int, before: bytes, number: int, after: bytes) -> bytes:
-    return b'{"cursor":"%d",' % event_id + before + b"%d" % number + after
+    return _CURSOR_HEAD % event_id + before + b"%d" % number + after
 
 
 class EventSink(Protocol):
