@@ -234,8 +234,11 @@ def serve_with_protocol() -> Callable[[Any, str], contextlib.AbstractAsyncContex
 class ServerProcess:
     """A real ``knock serve`` in its own process, to kill, restart and talk to over TCP."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str], port: int | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.port = port or free_port()
+        self.args = args
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("KNOCK_")}, **env}
         self.process: subprocess.Popen[bytes] | None = None
         self._log: Any = None
@@ -247,7 +250,7 @@ class ServerProcess:
     def start(self, timeout_s: float = 180.0) -> None:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while it runs
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "knock", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "knock", "serve", "--port", str(self.port), *self.args],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=self._log,
@@ -291,8 +294,10 @@ class ServerProcess:
 def spawn_server() -> Iterator[Callable[..., ServerProcess]]:
     started: list[ServerProcess] = []
 
-    def spawn(env: dict[str, str], port: int | None = None) -> ServerProcess:
-        server = ServerProcess(env, port)
+    def spawn(
+        env: dict[str, str], port: int | None = None, args: tuple[str, ...] = ()
+    ) -> ServerProcess:
+        server = ServerProcess(env, port, args)
         started.append(server)  # stopped at the end even when it never came up
         server.start()
         return server

@@ -36,13 +36,14 @@ def migrate() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address (default KNOCK_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default KNOCK_PORT)")] = None,
-    workers: Annotated[int, typer.Option(help="Processes (PostgreSQL + Redis only)")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Processes (PostgreSQL + Redis only)")] = 1,
 ) -> None:
     """Serve Knock (migrating a SQLite database first)."""
     import uvicorn
 
     from knock.core.logs import configure_logging
     from knock.core.migrate import migrate as run_migrations
+    from knock.core.server import serve as run_server
 
     settings = _settings(host=host, port=port)
     if settings.effective_database_url.startswith("sqlite"):
@@ -50,12 +51,11 @@ def serve(
             typer.echo("knock: several workers need PostgreSQL and Redis", err=True)
             raise typer.Exit(2)
         run_migrations(settings.effective_database_url)
-    uvicorn.run(
+    config = uvicorn.Config(
         "knock.main:create_served_app",
         factory=True,
         host=settings.host,
         port=settings.port,
-        workers=workers,
         loop="uvloop",
         http="httptools",
         # uvicorn's websockets-sansio protocol, letting the gateway write pre-framed frames.
@@ -68,6 +68,7 @@ def serve(
         access_log=False,
         proxy_headers=False,
     )
+    run_server(config, workers)
 
 
 @app.command("export-openapi")
