@@ -19,7 +19,7 @@ from knock.config import Settings, load_settings
 from knock.core.admission import Admission, AdmissionControl
 from knock.core.db import Database
 from knock.core.errors import install_error_handlers
-from knock.core.http import RefuseNul, SecurityHeaders, WebClient
+from knock.core.http import BodyLimit, LeanRoute, RefuseNul, SecurityHeaders, WebClient
 from knock.features.accounts import routes as accounts_routes
 from knock.features.accounts.actions import Accounts
 from knock.features.albums import actions as albums_actions
@@ -248,6 +248,15 @@ def create_app(settings: Settings | None = None, static_dir: Path = STATIC_DIR) 
 
     web = WebClient(static_dir)
     app.add_api_route("/{path:path}", web.serve, methods=["GET", "HEAD"], include_in_schema=False)
+    # Innermost first: the lean send runs after the body limit, the NUL refusal and with
+    # the security headers and the 500 handler around it, as the framework's routes do.
+    app.add_middleware(
+        LeanRoute,
+        method="POST",
+        path=messages_routes.SEND_PATH,
+        handler=messages_routes.lean_send(node.messages, node.accounts),
+    )
+    app.add_middleware(BodyLimit)
     app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
     return app

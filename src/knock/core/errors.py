@@ -92,6 +92,10 @@ def error_response(
     )
 
 
+def knock_error_response(exc: KnockError) -> Response:
+    return error_response(exc.status, exc.code, exc.message, exc.headers())
+
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -117,7 +121,7 @@ def _describe_validation(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     async def on_knock_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, KnockError)
-        return error_response(exc.status, exc.code, exc.message, exc.headers())
+        return knock_error_response(exc)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

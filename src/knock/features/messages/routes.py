@@ -1,9 +1,13 @@
 # No `from __future__ import annotations` here: FastAPI must see the route signatures.
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import TypeAdapter, ValidationError
 
-from knock.features.accounts.actions import Viewer
+from knock.core.errors import KnockError
+from knock.core.http import LeanHandler
+from knock.features.accounts.actions import Accounts, Viewer
 from knock.features.accounts.routes import ViewerDependency
 from knock.features.messages.actions import Messages
 from knock.features.messages.schemas import (
@@ -16,6 +20,28 @@ from knock.features.messages.schemas import (
 )
 
 Seq = Annotated[int | None, Query(ge=0, le=2**31 - 1)]
+SEND_PATH = r"/api/v1/conversations/(?P<conversation_id>[^/]+)/messages"
+_MESSAGE_JSON = TypeAdapter(MessageOut)
+
+
+def lean_send(messages: Messages, accounts: Accounts) -> LeanHandler:
+    """``send_message`` below as a lean route (core/http.py ``LeanRoute``): the same action
+    and the same answers. A request with a token or a body that does not pass is left to
+    the route, which answers the error."""
+
+    async def send(path: dict[str, str], token: str, body: bytes) -> tuple[int, bytes] | None:
+        try:
+            viewer = await accounts.authenticate(token)
+            # As FastAPI reads a body: JSON to Python, then validation in Python mode.
+            parsed = SendMessageIn.model_validate(orjson.loads(body))
+        except (KnockError, ValidationError, orjson.JSONDecodeError):
+            return None
+        message, created = await messages.do_send_message(
+            viewer.user_id, path["conversation_id"], parsed
+        )
+        return (201 if created else 200), _MESSAGE_JSON.dump_json(message, by_alias=True)
+
+    return send
 
 
 def build_router(messages: Messages, current_viewer: ViewerDependency) -> APIRouter:
