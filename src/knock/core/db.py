@@ -339,6 +339,10 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     return engine
 
 
+class _Locked(Exception):
+    """SQLite answered busy to a read on the loop's thread (see Database.read_one)."""
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
@@ -362,6 +366,8 @@ class Database:
         # BEGIN and COMMIT (file database only: ":memory:" would be another database).
         self._sqlite_path = parsed.database if self.is_sqlite else None
         self._group: _GroupCommit | None = None
+        # read_one's connection on SQLite, used on the event loop's thread (see there).
+        self._poller: sqlite3.Connection | None = None
         dialect = self.write_engine.dialect
         bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
         utc = UTCDateTime()
@@ -420,16 +426,42 @@ class Database:
         """One reading statement (``?`` placeholders) on the driver's connection, outside
         any transaction and without the ORM: its first row, or None. For the polls that
         run every second on every node and mostly find nothing (the event pump's, the DING
-        escalator's): a quarter of what a ``read()`` session costs."""
+        escalator's): a quarter of what a ``read()`` session costs.
+
+        On a SQLite file it runs on the event loop's own thread, as the raw writer's
+        statements do: a read in WAL mode waits for no writer, and the hops to a driver
+        thread and back cost more than the statement (two polls' hops were a third of an
+        idle node's CPU). A database that is locked all the same (another process holding
+        it exclusively) answers busy at once, and then the read waits on a driver thread."""
         if not self.is_sqlite:
             async with self._pg_driver() as driver:
                 return await _pg_one(driver, sql, args)
+        if self.has_raw:
+            with contextlib.suppress(_Locked):
+                return self._poll_here(sql, args)
         async with self.read_engine.connect() as connection:
             raw = await connection.get_raw_connection()
             driver = raw.driver_connection  # aiosqlite's, in autocommit (see _sqlite_engine)
             assert driver is not None
             async with driver.execute(sql, args) as cursor:
                 row = await cursor.fetchone()
+        return None if row is None else tuple(row)
+
+    def _poll_here(self, sql: str, args: tuple[Any, ...]) -> Row | None:
+        poller = self._poller
+        if poller is None:
+            assert self._sqlite_path is not None
+            # No busy timeout (SQLite's default): a lock answers at once instead of
+            # stalling the loop.
+            poller = sqlite3.connect(self._sqlite_path, isolation_level=None)
+            poller.execute("PRAGMA query_only=ON")
+            self._poller = poller
+        try:
+            row = poller.execute(sql, args).fetchone()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise _Locked from exc
+            raise
         return None if row is None else tuple(row)
 
     async def publish(self, stored: list[StoredEvent]) -> None:
@@ -476,6 +508,9 @@ class Database:
         return await self._sink.append_raw(txn, txn.pending)
 
     async def dispose(self) -> None:
+        if self._poller is not None:
+            self._poller.close()
+            self._poller = None
         if self._group is not None:
             await self._group.close()
             self._group = None
