@@ -126,6 +126,17 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+@pytest.fixture
+def cluster_env(clean_pg_url: str, redis_url: str) -> dict[str, str]:
+    """The settings of server processes that share the run's PostgreSQL database (emptied)
+    and Redis, under a broker prefix of their own."""
+    return {
+        "KNOCK_DATABASE_URL": clean_pg_url,
+        "KNOCK_BROKER_URL": redis_url,
+        "KNOCK_BROKER_PREFIX": f"knocktest-{uuid.uuid4().hex[:8]}",
+    }
+
+
 @pytest.fixture(params=["memory", "redis"])
 def broker_url(request: pytest.FixtureRequest) -> str:
     if request.param == "memory":

@@ -457,7 +457,10 @@ class Database:
             poller.execute("PRAGMA query_only=ON")
             self._poller = poller
         try:
-            row = poller.execute(sql, args).fetchone()
+            # Closed at once: an unfinished statement would keep its read snapshot open, and
+            # the next poll would not see later commits.
+            with contextlib.closing(poller.execute(sql, args)) as cursor:
+                row = cursor.fetchone()
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise _Locked from exc

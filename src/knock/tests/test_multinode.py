@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -25,15 +24,10 @@ async def _next_message(sock: Any) -> dict[str, Any]:
 
 
 async def test_two_nodes_deliver_to_each_others_clients(
-    spawn_server: Callable[..., Any], clean_pg_url: str, redis_url: str
+    spawn_server: Callable[..., Any], cluster_env: dict[str, str]
 ) -> None:
-    env = {
-        "KNOCK_DATABASE_URL": clean_pg_url,
-        "KNOCK_BROKER_URL": redis_url,
-        "KNOCK_BROKER_PREFIX": f"knocktest-{uuid.uuid4().hex[:8]}",
-    }
-    node_a = spawn_server(env)
-    node_b = spawn_server(env)
+    node_a = spawn_server(cluster_env)
+    node_b = spawn_server(cluster_env)
     async with (
         httpx.AsyncClient(base_url=f"{node_a.base_url}/api/v1") as on_a,
         httpx.AsyncClient(base_url=f"{node_b.base_url}/api/v1") as on_b,
@@ -58,16 +52,11 @@ async def test_two_nodes_deliver_to_each_others_clients(
 
 
 async def test_logout_on_one_node_ends_the_token_on_the_other(
-    spawn_server: Callable[..., Any], clean_pg_url: str, redis_url: str
+    spawn_server: Callable[..., Any], cluster_env: dict[str, str]
 ) -> None:
     """Each node remembers signed-in tokens; session.revoked makes every node forget."""
-    env = {
-        "KNOCK_DATABASE_URL": clean_pg_url,
-        "KNOCK_BROKER_URL": redis_url,
-        "KNOCK_BROKER_PREFIX": f"knocktest-{uuid.uuid4().hex[:8]}",
-    }
-    node_a = spawn_server(env)
-    node_b = spawn_server(env)
+    node_a = spawn_server(cluster_env)
+    node_b = spawn_server(cluster_env)
     async with (
         httpx.AsyncClient(base_url=f"{node_a.base_url}/api/v1") as on_a,
         httpx.AsyncClient(base_url=f"{node_b.base_url}/api/v1") as on_b,

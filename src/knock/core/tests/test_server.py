@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,14 +71,9 @@ def _wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 120.0
 
 @pytest.mark.slow
 async def test_workers_share_one_port_and_a_dead_worker_is_replaced(
-    spawn_server: Callable[..., Any], clean_pg_url: str, redis_url: str
+    spawn_server: Callable[..., Any], cluster_env: dict[str, str]
 ) -> None:
-    env = {
-        "KNOCK_DATABASE_URL": clean_pg_url,
-        "KNOCK_BROKER_URL": redis_url,
-        "KNOCK_BROKER_PREFIX": f"knocktest-{uuid.uuid4().hex[:8]}",
-    }
-    node = spawn_server(env, args=("--workers", "2"))
+    node = spawn_server(cluster_env, args=("--workers", "2"))
     parent = node.process.pid
     _wait_for(lambda: len(_workers(parent)) == 2, "two workers")
     first = _workers(parent)
