@@ -64,7 +64,9 @@ def serve(config: uvicorn.Config, workers: int) -> None:
     """Serve until SIGINT/SIGTERM, in this process or in ``workers`` processes."""
     if workers == 1:
         server = QuietServer(config)
-        server.run()
+        # After a graceful stop uvicorn raises the signal again: Ctrl-C ends quietly.
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
         if not server.started:
             sys.exit(STARTUP_FAILURE)
         return
@@ -75,7 +77,8 @@ def _work(config: uvicorn.Config, sock: socket.socket) -> None:
     """A worker process: the parent's logging setup, then one server on the shared socket."""
     config.configure_logging()
     server = QuietServer(config)
-    server.run(sockets=[sock])
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 
