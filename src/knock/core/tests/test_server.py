@@ -119,32 +119,10 @@ def test_a_server_that_cannot_start_exits_with_3_and_is_not_restarted(workers: s
     assert b"starting another" not in ended.stderr
 
 
-def test_ctrl_c_stops_a_server_quietly(tmp_path: Path) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KNOCK_")},
-        "KNOCK_DATA_DIR": str(tmp_path),
-    }
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "knock", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_for(lambda: _answers(port), "the server answers")
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, stderr.decode()[-2000:]
-    assert b"Traceback" not in stderr
-    assert b"Finished server process" in stderr
-
-
-def _answers(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+def test_ctrl_c_stops_a_server_quietly(spawn_server: Callable[..., Any], tmp_path: Path) -> None:
+    node = spawn_server({"KNOCK_DATA_DIR": str(tmp_path)})
+    node.process.send_signal(signal.SIGINT)
+    assert node.process.wait(60) == 0, node.log_tail()
+    log = node.log_tail()
+    assert "Traceback" not in log
+    assert "Finished server process" in log
