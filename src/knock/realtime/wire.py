@@ -124,7 +124,7 @@ class KnockWebSocketProtocol(WebSocketsSansIOProtocol):
     # uvicorn's protocol keeps a timer per socket and pings each on its own. Knock's gateway
     # pings every live socket from one timer instead, the protocol ping in the same write
     # as its ``{"type":"ping"}``, and closes a socket that answered nothing for a whole
-    # interval (``Gateway._ping_all``): half the writes and no timer per socket.
+    # interval (``Gateway._ping_slice``): half the writes and no timer per socket.
 
     def start_keepalive(self) -> None:
         pass
