@@ -106,7 +106,9 @@ async def group_saturation(target: Target, options: Options, groups: int = 1) ->
             return conversation, member_indexes[(i // groups) % members]
 
         async def step(rate: int) -> Row:
-            row = await load(session, pick, rate, step_s, f"s{rate}")
+            # Tagged by the step's place, not its rate alone: a rate given twice in
+            # ``--steps`` must not resend the earlier step's client_msg_ids (as retries).
+            row = await load(session, pick, rate, step_s, f"s{len(rows)}-{rate}")
             row["passed"] = _passes(row)
             rows.append({"scenario": "group100-saturation", "members": members, **row})
             return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -11,9 +12,15 @@ import pytest
 
 from bench.procs import Server, cap_cpu, cpu_by_pid
 from bench.runner import Options
-from bench.scenarios import FULL_EXTRA_STEPS, SATURATION_STEPS, saturation_steps
+from bench.scenarios import (
+    FULL_EXTRA_STEPS,
+    SATURATION_STEPS,
+    group_saturation,
+    saturation_steps,
+)
 from bench.storms import _cpu_scaling
 from bench.surge import Outcome, _recovery_s, _timeline
+from bench.targets import KnockTarget
 
 
 def _step(nodes: int, rate: float, passed: bool, node_cpu: float, each: list[float]) -> Any:
@@ -125,6 +132,9 @@ def test_a_capped_server_runs_in_a_cgroup_with_its_quota_until_it_stops() -> Non
         else:
             quota, period = (group / "cpu.max").read_text().split()
         assert int(quota) / int(period) == 0.25
+        # A node that spent its quota stalls for the rest of the period: short enough not
+        # to decide a step's p99 on its own.
+        assert int(period) <= 10_000
     finally:
         server.stop()
     assert not group.exists()
@@ -139,3 +149,15 @@ def test_saturation_steps_are_the_given_ones_or_the_defaults() -> None:
         75,
         100,
     ]
+
+
+def test_a_rate_given_twice_is_two_steps_of_new_messages() -> None:
+    """Each saturation step sends messages of its own. Were a repeated rate's
+    client_msg_ids the earlier step's, Knock would answer them as retries and deliver
+    nothing: the second step would lose every message."""
+    options = Options(quick=True, pin=False, setup="seed", steps=(20, 20))
+    rows = asyncio.run(group_saturation(KnockTarget(), options))
+    assert [r["offered_msgs_per_s"] for r in rows] == [20, 20], rows
+    for row in rows:
+        assert row["accepted"] == row["messages"] > 0, row
+        assert row["lost"] == 0, row

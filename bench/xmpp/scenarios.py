@@ -196,7 +196,7 @@ async def xmpp_saturation(target: Target, options: Options) -> list[dict[str, An
         clients, received, _ = await _room(target, members)
         knee = None
         for rate in saturation_steps(options):
-            row = await xmpp_load(target, clients, received, rate, step_s, f"s{rate}")
+            row = await xmpp_load(target, clients, received, rate, step_s, f"s{len(rows)}-{rate}")
             row["passed"] = _passes(row)
             rows.append({"scenario": "group100-saturation", "members": members, **row})
             if not row["passed"]:
@@ -205,7 +205,9 @@ async def xmpp_saturation(target: Target, options: Options) -> list[dict[str, An
             await asyncio.sleep(0.5)
         if knee is None:
             for rate in BELOW_STEPS:
-                row = await xmpp_load(target, clients, received, rate, step_s, f"s{rate}")
+                row = await xmpp_load(
+                    target, clients, received, rate, step_s, f"s{len(rows)}-{rate}"
+                )
                 row["passed"] = _passes(row)
                 rows.append({"scenario": "group100-saturation", "members": members, **row})
                 if row["passed"]:
