@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as redis
 import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -316,3 +317,54 @@ def spawn_server() -> Iterator[Callable[..., ServerProcess]]:
     yield spawn
     for server in started:
         server.stop()
+
+
+class RedisServer:
+    """A redis-server of the test's own, to stop and start again on the same port."""
+
+    def __init__(self, port: int, directory: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is not installed")
+        self.binary = binary
+        self.port = port
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""],
+            stdout=subprocess.DEVNULL,
+            cwd=self.directory,
+        )
+
+    async def ready(self) -> None:
+        client = redis.Redis.from_url(self.url)
+        try:
+            for _ in range(100):
+                with contextlib.suppress(redis.ConnectionError):
+                    await client.ping()
+                    return
+                await asyncio.sleep(0.05)
+            raise AssertionError("redis-server did not start")
+        finally:
+            await client.aclose()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis to stop and start (the run's own, KNOCK_TEST_REDIS_URL, is shared)."""
+    server = RedisServer(free_port(), tmp_path)
+    server.start()
+    yield server
+    server.stop()

@@ -74,3 +74,35 @@ async def test_logout_on_one_node_ends_the_token_on_the_other(
                 break
             await asyncio.sleep(0.1)
         assert status == 401
+
+
+async def test_with_redis_down_sends_succeed_and_reach_both_nodes_from_the_database(
+    spawn_server: Callable[..., Any], cluster_env: dict[str, str], own_redis: Any
+) -> None:
+    """The broker is the fast path, the database the truth: with Redis gone a send is
+    still answered 201, and each node's event pump delivers it from the event log."""
+    await own_redis.ready()
+    env = {**cluster_env, "KNOCK_BROKER_URL": own_redis.url}
+    node_a = spawn_server(env)
+    node_b = spawn_server(env)
+    async with (
+        httpx.AsyncClient(base_url=f"{node_a.base_url}/api/v1") as on_a,
+        httpx.AsyncClient(base_url=f"{node_b.base_url}/api/v1") as on_b,
+    ):
+        ann = await register(on_a, "Ann")
+        bob = await register(on_b, "Bob")
+        org = await create_org(ann)
+        await join_org(ann, org, bob)
+        group = await create_group(ann, org, bob)
+        ws_a = f"ws://127.0.0.1:{node_a.port}/api/v1/ws?token={ann.token}"
+        ws_b = f"ws://127.0.0.1:{node_b.port}/api/v1/ws?token={bob.token}"
+        async with websockets.connect(ws_a) as ann_sock, websockets.connect(ws_b) as bob_sock:
+            for sock in (ann_sock, bob_sock):
+                assert orjson.loads(await sock.recv())["type"] == "ready"
+            own_redis.stop()
+            sent = []
+            for i in range(10):
+                sender = ann if i % 2 == 0 else bob
+                sent.append((await send_text(sender, group, f"no redis {i}"))["id"])
+            for sock in (ann_sock, bob_sock):
+                assert [(await _next_message(sock))["id"] for _ in sent] == sent
