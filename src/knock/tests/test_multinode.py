@@ -23,11 +23,12 @@ async def _next_message(sock: Any) -> dict[str, Any]:
             return dict(frame["message"])
 
 
-async def test_two_nodes_deliver_to_each_others_clients(
-    spawn_server: Callable[..., Any], cluster_env: dict[str, str]
+async def _sends_reach_both_nodes(
+    node_a: Any, node_b: Any, count: int, before_sending: Callable[[], None] = lambda: None
 ) -> None:
-    node_a = spawn_server(cluster_env)
-    node_b = spawn_server(cluster_env)
+    """Ann on node A and Bob on node B, in one group, each with a socket open, take turns
+    sending ``count`` messages (after ``before_sending``): every send must be answered 201,
+    and each socket must see every message, its own node's and the other node's, in order."""
     async with (
         httpx.AsyncClient(base_url=f"{node_a.base_url}/api/v1") as on_a,
         httpx.AsyncClient(base_url=f"{node_b.base_url}/api/v1") as on_b,
@@ -42,13 +43,19 @@ async def test_two_nodes_deliver_to_each_others_clients(
         async with websockets.connect(ws_a) as ann_sock, websockets.connect(ws_b) as bob_sock:
             for sock in (ann_sock, bob_sock):
                 assert orjson.loads(await sock.recv())["type"] == "ready"
+            before_sending()
             sent = []
-            for i in range(20):
+            for i in range(count):
                 sender = ann if i % 2 == 0 else bob
                 sent.append((await send_text(sender, group, f"hello {i}"))["id"])
-            # Each socket sees every message, its own node's and the other node's, in order.
             for sock in (ann_sock, bob_sock):
                 assert [(await _next_message(sock))["id"] for _ in sent] == sent
+
+
+async def test_two_nodes_deliver_to_each_others_clients(
+    spawn_server: Callable[..., Any], cluster_env: dict[str, str]
+) -> None:
+    await _sends_reach_both_nodes(spawn_server(cluster_env), spawn_server(cluster_env), 20)
 
 
 async def test_logout_on_one_node_ends_the_token_on_the_other(
@@ -83,26 +90,4 @@ async def test_with_redis_down_sends_succeed_and_reach_both_nodes_from_the_datab
     still answered 201, and each node's event pump delivers it from the event log."""
     await own_redis.ready()
     env = {**cluster_env, "KNOCK_BROKER_URL": own_redis.url}
-    node_a = spawn_server(env)
-    node_b = spawn_server(env)
-    async with (
-        httpx.AsyncClient(base_url=f"{node_a.base_url}/api/v1") as on_a,
-        httpx.AsyncClient(base_url=f"{node_b.base_url}/api/v1") as on_b,
-    ):
-        ann = await register(on_a, "Ann")
-        bob = await register(on_b, "Bob")
-        org = await create_org(ann)
-        await join_org(ann, org, bob)
-        group = await create_group(ann, org, bob)
-        ws_a = f"ws://127.0.0.1:{node_a.port}/api/v1/ws?token={ann.token}"
-        ws_b = f"ws://127.0.0.1:{node_b.port}/api/v1/ws?token={bob.token}"
-        async with websockets.connect(ws_a) as ann_sock, websockets.connect(ws_b) as bob_sock:
-            for sock in (ann_sock, bob_sock):
-                assert orjson.loads(await sock.recv())["type"] == "ready"
-            own_redis.stop()
-            sent = []
-            for i in range(10):
-                sender = ann if i % 2 == 0 else bob
-                sent.append((await send_text(sender, group, f"no redis {i}"))["id"])
-            for sock in (ann_sock, bob_sock):
-                assert [(await _next_message(sock))["id"] for _ in sent] == sent
+    await _sends_reach_both_nodes(spawn_server(env), spawn_server(env), 10, own_redis.stop)
