@@ -95,10 +95,14 @@ class RedisBroker:
 
     async def subscribe(self) -> AsyncIterator[bytes]:
         assert self._client is not None, "start() first"
+        lost = False  # logged once an outage, and again when it ends
         while not self._closed.is_set():
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel)
+                if lost:
+                    lost = False
+                    log.warning("redis subscription restored")
                 while not self._closed.is_set():
                     message = await pubsub.get_message(timeout=0.5)
                     if message is not None and isinstance(message.get("data"), bytes):
@@ -106,7 +110,11 @@ class RedisBroker:
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 # At most once: what is published while we reconnect is missed here and
                 # refilled by the event pump from the database.
-                log.warning("redis subscription lost (%s); reconnecting", exc)
+                if self._closed.is_set():
+                    break  # close() cut the connection
+                if not lost:
+                    lost = True
+                    log.warning("redis subscription lost (%s); reconnecting", exc)
                 await asyncio.sleep(0.5)
             finally:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import redis.asyncio as redis
 
 from knock.realtime.brokers.redis import RedisBroker
@@ -69,7 +70,7 @@ async def test_a_killed_publisher_connection_is_made_again(redis_url: str) -> No
 
 
 async def test_publishes_while_redis_is_down_are_dropped_then_publishing_resumes(
-    own_redis: Any,
+    own_redis: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     await own_redis.ready()
     broker = RedisBroker(own_redis.url, "knocktest")
@@ -82,7 +83,13 @@ async def test_publishes_while_redis_is_down_are_dropped_then_publishing_resumes
         # is answered, and the event pumps bring the event from the database.
         for i in range(100):
             await asyncio.wait_for(broker.publish(b"down%d" % i), 10)
+        await asyncio.sleep(1.5)  # the subscriber retries meanwhile, every half second
         own_redis.start()
         await own_redis.ready()
         got = await _until_received(broker, received, b"back")
         assert all(e.startswith(b"back") for e in got)
+    # The outage is logged once by each side, and its end once, not at every retry.
+    said = [r.getMessage().split(" (")[0] for r in caplog.records if "redis" in r.name]
+    assert said.count("redis publish failed") == 1, said
+    assert said.count("redis subscription lost") == 1, said
+    assert said.count("redis subscription restored") == 1, said
