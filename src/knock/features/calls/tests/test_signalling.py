@@ -111,6 +111,12 @@ async def test_starts_at_the_same_moment_make_one_call(http: httpx.AsyncClient) 
     assert len({a.json()["id"] for a in answers}) == 1
 
 
+def _without_speaking(call: dict[str, Any]) -> dict[str, Any]:
+    """A call as an answer gives it, less what live audio changes from moment to moment."""
+    people = [{k: v for k, v in p.items() if k != "speaking"} for p in call["participants"]]
+    return {**call, "participants": people}
+
+
 async def test_join_mute_leave_over_real_peers_and_a_real_websocket(
     app: Any, http: httpx.AsyncClient, live: str, broker_url: str
 ) -> None:
@@ -142,8 +148,10 @@ async def test_join_mute_leave_over_real_peers_and_a_real_websocket(
             bob.id
         ]
         await watcher.until(lambda f: present(f) == [bob.id])
-        # Leaving again changes nothing.
-        assert expect(await ann.post(f"/calls/{call['id']}/leave"), 200) == left
+        # Leaving again changes nothing (but whether Bob is speaking: his tone plays on,
+        # and the mixer's voice detection may flip it between the two answers).
+        again = expect(await ann.post(f"/calls/{call['id']}/leave"), 200)
+        assert _without_speaking(again) == _without_speaking(left)
 
         # The last one out ends the call.
         ended = expect(await bob.post(f"/calls/{call['id']}/leave"), 200)
