@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -173,16 +174,54 @@ async def test_sqlite_writers_arriving_together_share_one_commit(
         commits = 0
         run = group._in_thread
 
-        async def counting(sql: str) -> None:
+        async def counting(call: Callable[..., object], *args: object) -> None:
             nonlocal commits
-            commits += sql == "COMMIT"
-            await run(sql)
+            commits += args == ("COMMIT",)
+            await run(call, *args)
 
         group._in_thread = counting  # type: ignore[method-assign]
         await asyncio.gather(*(_write(db, f"g{i}", i) for i in range(40)))
         assert len(await _keys(db)) == 41
         assert 1 <= commits < 40
     finally:
+        await recording.close()
+        await db.dispose()
+
+
+async def test_a_sqlite_writer_waits_off_the_loop_while_another_process_holds_the_write_lock(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The writer begins on the loop's thread; when another connection holds SQLite's write
+    lock, it waits for it on the writer's thread, with the loop free, and commits once the
+    lock is let go. Twice: after waiting once, the next begin still does not stall the loop."""
+    target = tmp_path / "knock.db"
+    shutil.copyfile(sqlite_template, target)
+    db, recording = await _setup(f"sqlite+aiosqlite:///{target}")
+    holder = sqlite3.connect(target, isolation_level=None)
+    try:
+        await _write(db, "before", 0)  # the writer's connection exists and has begun once
+        group = db._group
+        assert group is not None
+
+        def busy_timeout() -> object:
+            return group._conn.execute("PRAGMA busy_timeout").fetchone()
+
+        # What keeps the loop's thread from waiting on the lock: no busy timeout there,
+        # also after a wait on the writer's thread.
+        assert busy_timeout() == (0,)
+        for turn in range(2):
+            holder.execute("BEGIN IMMEDIATE")
+            waiting = asyncio.create_task(_write(db, f"held{turn}", turn + 1))
+            for _ in range(20):  # the loop turns meanwhile
+                await asyncio.sleep(0.01)
+            assert not waiting.done()
+            holder.execute("COMMIT")
+            await asyncio.wait_for(waiting, 60)
+        await _write(db, "after", 3)
+        assert await _keys(db) == ["after", "before", "held0", "held1"]
+        assert busy_timeout() == (0,)
+    finally:
+        holder.close()
         await recording.close()
         await db.dispose()
 
