@@ -36,18 +36,15 @@ class WriteBatch:
     TCP stack: one write instead of several is most of a delivery's cost saved. Alone, an
     event goes out at the end of the turn it was delivered in."""
 
-    __slots__ = ("_dirty",)
+    __slots__ = ("dirty",)
 
     def __init__(self) -> None:
-        self._dirty: list[Connection] = []
-
-    def add(self, conn: Connection) -> None:
-        if not self._dirty:
-            asyncio.get_running_loop().call_soon(self.flush)
-        self._dirty.append(conn)
+        # The connections with frames pending this turn (``Connection.push`` adds them
+        # itself, and schedules the flush with the first: a fan-out's hottest line).
+        self.dirty: list[Connection] = []
 
     def flush(self) -> None:
-        dirty, self._dirty = self._dirty, []
+        dirty, self.dirty = self.dirty, []
         for conn in dirty:
             conn.write_pending()
 
@@ -129,10 +126,14 @@ class Connection:
                 pending = self.pending
                 if pending is None:
                     self.pending = frame
-                    if self.batch is None:
+                    batch = self.batch
+                    if batch is None:
                         self.write_pending()
                     else:
-                        self.batch.add(self)
+                        dirty = batch.dirty
+                        if not dirty:
+                            asyncio.get_running_loop().call_soon(batch.flush)
+                        dirty.append(self)
                 elif isinstance(pending, bytes):
                     self.pending = [pending, frame]
                 else:
@@ -212,23 +213,29 @@ class Connection:
         self._release()
 
     def write_pending(self) -> None:
-        """Write this turn's frames (they go before anything queued after them)."""
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            self._write(pending if isinstance(pending, bytes) else b"".join(pending))
-
-    def _write(self, data: bytes) -> None:
-        # Every close of a detached socket but our own (``_end``, which stops writes
-        # first) closes its transport at once: no frame can follow a close frame.
+        """Write this turn's frames, in one write (they go before anything queued after
+        them). Every close of a detached socket but our own (``_end``, which stops writes
+        first) closes its transport at once: no frame can follow a close frame."""
+        pending = self.pending
+        if pending is None:
+            return
+        self.pending = None
         transport = self.transport
         if transport is not None and self.closing_code is None and not transport.is_closing():
-            transport.write(data)
+            transport.write(pending if isinstance(pending, bytes) else b"".join(pending))
 
     def _flush(self) -> None:
+        """This turn's frames, then what queued while the socket could not take more."""
+        unsent = self.take_unsent()
+        if unsent:
+            pending = self.pending
+            if pending is None:
+                self.pending = unsent
+            elif isinstance(pending, bytes):
+                self.pending = [pending, *unsent]
+            else:
+                pending.extend(unsent)
         self.write_pending()
-        frames = self.take_unsent()
-        if frames:
-            self._write(b"".join(frames))
 
     def _end(self, code: int, reason: str) -> None:
         """Unsubscribe, then close (a full socket can take long to take a close frame)."""
