@@ -224,6 +224,13 @@ def snapshot(commit: str) -> tuple[str, str]:
     return root, resolved
 
 
+def snapshot_pythonpath(root: str) -> str:
+    """PYTHONPATH for code run from a snapshot: its src/ first, then this checkout (bench's
+    own modules), then what was set already."""
+    parts = (os.path.join(root, "src"), os.getcwd(), os.environ.get("PYTHONPATH", ""))
+    return os.pathsep.join(p for p in parts if p)
+
+
 def main() -> None:
     args = parse()
     source = ""
@@ -231,9 +238,7 @@ def main() -> None:
         root, args.commit = snapshot(args.commit)
         source = os.path.join(root, "src")
         sys.path.insert(0, source)  # the seeding code imports knock's models too
-        os.environ["PYTHONPATH"] = os.pathsep.join(
-            p for p in (source, os.getcwd(), os.environ.get("PYTHONPATH", "")) if p
-        )
+        os.environ["PYTHONPATH"] = snapshot_pythonpath(root)
     pinned = (not args.no_pin) and pin_self()
     _raise_nofile()
     import uvloop

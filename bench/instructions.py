@@ -146,13 +146,11 @@ def main() -> None:
     label = "working tree"
     root = ""
     if args.commit:
-        from bench.__main__ import snapshot
+        from bench.__main__ import snapshot, snapshot_pythonpath
 
         root, resolved = snapshot(args.commit)
         label = resolved
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (os.path.join(root, "src"), os.getcwd(), env.get("PYTHONPATH", "")) if p
-        )
+        env["PYTHONPATH"] = snapshot_pythonpath(root)
     try:
         knock = per_delivery("knock", args.events, env)
         floor = per_delivery("floor", args.events, env)

@@ -81,6 +81,13 @@ async def group_steady(
         ]
 
 
+def step_tag(index: int, rate: int) -> str:
+    """A saturation step's tag (its messages' client_msg_ids start with it): by its place,
+    not its rate alone, so that a rate given twice in ``--steps`` does not resend the
+    earlier step's client_msg_ids, which a server answers as retries."""
+    return f"s{index}-{rate}"
+
+
 def _passes(row: Row) -> bool:
     return (
         row["p99_ms"] <= P99_LIMIT_MS
@@ -106,9 +113,7 @@ async def group_saturation(target: Target, options: Options, groups: int = 1) ->
             return conversation, member_indexes[(i // groups) % members]
 
         async def step(rate: int) -> Row:
-            # Tagged by the step's place, not its rate alone: a rate given twice in
-            # ``--steps`` must not resend the earlier step's client_msg_ids (as retries).
-            row = await load(session, pick, rate, step_s, f"s{len(rows)}-{rate}")
+            row = await load(session, pick, rate, step_s, step_tag(len(rows), rate))
             row["passed"] = _passes(row)
             rows.append({"scenario": "group100-saturation", "members": members, **row})
             return row

@@ -13,7 +13,7 @@ from bench.client import Received, now
 from bench.metrics import LoopLag, own_cpu, pct, summary_ms
 from bench.procs import GENERATOR_CPU, SERVER_CPU, cpu_busy
 from bench.runner import TEXT_FILL, Options
-from bench.scenarios import BELOW_STEPS, P99_LIMIT_MS, saturation_steps
+from bench.scenarios import BELOW_STEPS, P99_LIMIT_MS, saturation_steps, step_tag
 from bench.targets import Target
 from bench.xmpp.client import XMPPClient, connect
 from bench.xmpp.servers import DOMAIN, MUC, ejabberd_server, prosody_server, version, workdir
@@ -196,7 +196,9 @@ async def xmpp_saturation(target: Target, options: Options) -> list[dict[str, An
         clients, received, _ = await _room(target, members)
         knee = None
         for rate in saturation_steps(options):
-            row = await xmpp_load(target, clients, received, rate, step_s, f"s{len(rows)}-{rate}")
+            row = await xmpp_load(
+                target, clients, received, rate, step_s, step_tag(len(rows), rate)
+            )
             row["passed"] = _passes(row)
             rows.append({"scenario": "group100-saturation", "members": members, **row})
             if not row["passed"]:
@@ -206,7 +208,7 @@ async def xmpp_saturation(target: Target, options: Options) -> list[dict[str, An
         if knee is None:
             for rate in BELOW_STEPS:
                 row = await xmpp_load(
-                    target, clients, received, rate, step_s, f"s{len(rows)}-{rate}"
+                    target, clients, received, rate, step_s, step_tag(len(rows), rate)
                 )
                 row["passed"] = _passes(row)
                 rows.append({"scenario": "group100-saturation", "members": members, **row})
