@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -244,12 +244,19 @@ class _GroupCommit:
                 async with self._lock:
                     try:
                         await self._begin()
-                    except Exception as exc:
+                    except BaseException as exc:
+                        # Cancelled while BEGIN waited on the thread, it may have begun.
+                        if self._conn.in_transaction:
+                            self._conn.execute("ROLLBACK")
                         # Nothing began: tell every waiting writer instead of retrying.
                         while self._queue:
                             turn = self._queue.popleft()[0]
-                            if not turn.done():
+                            if turn.done():
+                                continue
+                            if isinstance(exc, Exception):
                                 turn.set_exception(exc)
+                            else:
+                                turn.cancel()
                         raise
                     try:
                         while self._queue:
@@ -362,6 +369,18 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         # Only a connection still inside a transaction (an interrupted session) needs it.
         if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
             dbapi_connection.rollback()
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # SQLAlchemy takes a task cancelled inside a statement for a lost connection and
+        # closes it. But aiosqlite's thread still runs that statement, and a connection
+        # closed while its statement lives on stays open in SQLite until the garbage
+        # collector frees the statement: with its transaction, and so with the write lock
+        # (every later writer waited out the busy timeout). The connection is sound, its
+        # calls run in order: keep it, and the session's ROLLBACK, queued behind the
+        # statement, ends the transaction.
+        if context.is_disconnect and not isinstance(context.original_exception, Exception):
+            context.is_disconnect = False
 
     return engine
 

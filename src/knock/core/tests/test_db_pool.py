@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from knock.core.db import Database
@@ -70,5 +72,52 @@ async def test_read_one_waits_off_the_loop_while_the_file_is_locked(tmp_path: Pa
             holder.close()
         assert await asyncio.wait_for(waiting, 60) == (3,)
         assert await db.read_one("SELECT max(x) FROM t") == (3,)
+    finally:
+        await db.dispose()
+
+
+async def test_a_write_cancelled_inside_a_statement_leaves_no_lock_behind(
+    tmp_path: Path,
+) -> None:
+    """A task cancelled while its statement runs on aiosqlite's thread (a node shutting
+    down, a flush stopped): its transaction ends and SQLite's write lock is free."""
+    path = tmp_path / "knock.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    loop = asyncio.get_running_loop()
+    try:
+        async with db.transaction() as txn:
+            await txn.session.execute(text("CREATE TABLE t (x INTEGER)"))
+
+        async def write(running: asyncio.Event) -> None:
+            def slow() -> int:  # a statement that runs on the driver's thread a while
+                loop.call_soon_threadsafe(running.set)
+                time.sleep(0.2)
+                return 1
+
+            async with db.transaction() as txn:
+                await txn.session.execute(text("INSERT INTO t VALUES (1)"))
+                connection = await txn.session.connection()
+                driver = (await connection.get_raw_connection()).driver_connection
+                assert driver is not None
+                await driver.create_function("slow", 0, slow)
+                await txn.session.execute(text("SELECT slow()"))
+
+        for _ in range(3):
+            running = asyncio.Event()
+            task = asyncio.create_task(write(running))
+            await running.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            other = sqlite3.connect(path, isolation_level=None, timeout=0)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # busy at once if the lock were held
+                other.execute("ROLLBACK")
+            finally:
+                other.close()
+            async with db.transaction() as txn:
+                await txn.session.execute(text("INSERT INTO t VALUES (2)"))
+        async with db.read() as session:
+            assert list((await session.execute(text("SELECT x FROM t"))).scalars()) == [2, 2, 2]
     finally:
         await db.dispose()

@@ -226,6 +226,44 @@ async def test_a_sqlite_writer_waits_off_the_loop_while_another_process_holds_th
         await db.dispose()
 
 
+async def test_a_sqlite_leader_cancelled_while_it_waits_for_the_lock_leaves_no_transaction(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """Cancelled while BEGIN waits on the writer's thread, the leader rolls back what that
+    BEGIN began once the lock came free, and its waiting writer hears it was cancelled:
+    the write lock is not kept, and the next writer commits."""
+    target = tmp_path / "knock.db"
+    shutil.copyfile(sqlite_template, target)
+    db, recording = await _setup(f"sqlite+aiosqlite:///{target}")
+    holder = sqlite3.connect(target, isolation_level=None)
+    try:
+        await _write(db, "before", 0)
+        group = db._group
+        assert group is not None
+        holder.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.create_task(_write(db, "held", 1))
+        for _ in range(20):  # the leader waits on the writer's thread
+            await asyncio.sleep(0.01)
+        leader = group._leader
+        assert leader is not None and not leader.done()
+        leader.cancel()
+        await asyncio.sleep(0.05)
+        holder.execute("COMMIT")  # the thread's BEGIN now goes through, after the cancel
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(leader, 60)
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(waiting, 60)
+        assert not group._conn.in_transaction
+        holder.execute("BEGIN IMMEDIATE")  # the lock is free
+        holder.execute("ROLLBACK")
+        await _write(db, "after", 2)
+        assert await _keys(db) == ["after", "before"]
+    finally:
+        holder.close()
+        await recording.close()
+        await db.dispose()
+
+
 async def test_a_writer_failing_inside_a_group_rolls_back_only_itself(
     database_url: str,
 ) -> None:
