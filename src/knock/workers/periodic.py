@@ -16,13 +16,20 @@ async def flush_when_poked(
 ) -> None:
     """Forever: wait for a poke, let ``interval_s`` pass (later pokes join that flush), then
     flush. No timer runs while nothing pokes it, so an idle node does not wake up for it.
-    A failed flush is logged and tried again an interval later."""
+    A failed flush is logged and tried again an interval later. Cancelled during a flush, it
+    lets that flush end first: a flush cut off between its commit and its send would be
+    sent again by the next one."""
     while True:
         await poked.wait()
         await asyncio.sleep(interval_s)
         poked.clear()
+        flushing = asyncio.ensure_future(flush())
         try:
-            await flush()
+            await asyncio.shield(flushing)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await flushing
+            raise
         except Exception:
             log.exception("%s failed; trying again in %s s", what, interval_s)
             poked.set()

@@ -71,3 +71,24 @@ async def test_a_poked_flush_runs_once_an_interval_later_and_not_while_idle(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_a_flush_is_not_cut_off_by_a_stop() -> None:
+    """Cancelled in the middle of a flush (a node stopping), the flusher lets the flush end
+    before it stops: a flush cut between its commit and its send would be sent twice."""
+    started = asyncio.Event()
+    ended: list[bool] = []
+
+    async def flush() -> None:
+        started.set()
+        await asyncio.sleep(0.1)
+        ended.append(True)
+
+    poked = asyncio.Event()
+    task = asyncio.create_task(flush_when_poked(poked, 0.01, flush, "test flush"))
+    poked.set()
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert ended == [True]
