@@ -177,8 +177,9 @@ class EventPump:
                         conn.close_with(CLOSE_SESSION_REVOKED)
                 return
         frame = text_frame(event.frame)  # once, for every recipient
+        event_id = event.id
         for conn in registry.audience(aud.conversation_id, aud.org_id, aud.user_ids):
-            conn.push(event.id, frame)
+            conn.push(event_id, frame)
         self.delivered_count += 1
         if payload is not None:
             if event.type == "member.left":

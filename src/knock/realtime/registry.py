@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 import orjson
 
@@ -303,14 +303,21 @@ class Registry:
 
     def audience(
         self, conversation_id: str | None, org_id: str | None, user_ids: Iterable[str]
-    ) -> set[Connection]:
-        found: set[Connection] = set()
+    ) -> Collection[Connection]:
+        """The connections an event goes to, as a snapshot: a push may end a connection,
+        which then leaves the indexes. From one index (a conversation's message, the
+        commonest fan-out) it is a tuple, cheaper to make and to walk than a set; from
+        several, a set, so that a connection in two of them gets the event once."""
+        sources = [self.by_user.get(user_id, ()) for user_id in user_ids]
         if conversation_id is not None:
-            found.update(self.by_conversation.get(conversation_id, ()))
+            sources.append(self.by_conversation.get(conversation_id, ()))
         if org_id is not None:
-            found.update(self.by_org.get(org_id, ()))
-        for user_id in user_ids:
-            found.update(self.by_user.get(user_id, ()))
+            sources.append(self.by_org.get(org_id, ()))
+        if len(sources) == 1:
+            return tuple(sources[0])
+        found: set[Connection] = set()
+        for conns in sources:
+            found.update(conns)
         return found
 
     @staticmethod
