@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import collections
 import os
 import re
 import shutil
@@ -47,14 +46,16 @@ def drive(kind: str, events: int) -> None:
     from knock.realtime.registry import Connection, Registry
     from knock.realtime.wire import text_frame
 
-    sink: collections.deque[bytes] = collections.deque(maxlen=0)
+    written: list[bytes] = []
     transports = [
-        types.SimpleNamespace(write=sink.append, is_closing=bool) for _ in range(CONNECTIONS)
+        types.SimpleNamespace(write=written.append, is_closing=bool) for _ in range(CONNECTIONS)
     ]
     registry = Registry()
     for i, transport in enumerate(transports):
         conn = Connection(f"u{i}", f"s{i}", 1024, registry.batch)
-        conn.transport = cast(Any, transport)
+        # Handed over as Knock's protocol does once the replay is sent (``live_on``).
+        wire = types.SimpleNamespace(detach=lambda _conn: True, transport=transport, paused=False)
+        assert conn.live_on(cast(Any, wire))
         registry.add(conn, ["c"], [])
     pump = EventPump(cast(Any, None), cast(Any, None), registry)
     audience = Audience(conversation_id="c")
@@ -75,6 +76,8 @@ def drive(kind: str, events: int) -> None:
     print("ready", flush=True)
     sys.stdin.readline()
     uvloop.run(knock() if kind == "knock" else floor())
+    # Every fan-out went out as writes, not into queues.
+    assert len(written) == events * CONNECTIONS, (len(written), events)
 
 
 def count(kind: str, events: int, env: dict[str, str] | None = None) -> int:

@@ -45,8 +45,23 @@ class WriteBatch:
 
     def flush(self) -> None:
         dirty, self.dirty = self.dirty, []
-        for conn in dirty:
-            conn.write_pending()
+        write_out(dirty)
+
+
+def write_out(conns: Iterable[Connection]) -> None:
+    """Write each connection's frames of this turn, in one write (they go before anything
+    queued after them). Every close of a detached socket but our own (``_end``, which stops
+    writes first) closes its transport at once: no frame can follow a close frame. One loop
+    for the whole batch, not a call per connection: a call was a tenth of a delivery's
+    instructions (``bench/instructions.py``)."""
+    for conn in conns:
+        pending = conn.pending
+        if pending is None:
+            continue
+        conn.pending = None
+        transport = conn.transport
+        if transport is not None and conn.closing_code is None and not transport.is_closing():
+            transport.write(pending if isinstance(pending, bytes) else b"".join(pending))
 
 
 class Connection:
@@ -62,9 +77,9 @@ class Connection:
     Idle connections are most of a node's memory, hence the slots and the queue that
     exists only while frames wait. A fan-out visits every recipient's connection once per
     event, and at a few events a second each of them is cold in the CPU's caches: what a
-    live push reads (the socket's transport, whether it is paused) is kept here, in the
-    connection's own slots, rather than read through the protocol object each time
-    (``bench/RESULTS.md``, session 6, measured what those reads cost).
+    live push reads is kept here, in the connection's own slots, rather than read through
+    the protocol object each time (``bench/RESULTS.md``, session 6, measured what those
+    reads cost), and whether the frame may go straight out is one of them (``live``).
     """
 
     __slots__ = (
@@ -73,6 +88,7 @@ class Connection:
         "conversations",
         "interrupt",
         "last_sent",
+        "live",
         "max_queue",
         "orgs",
         "overflowed",
@@ -112,15 +128,17 @@ class Connection:
         # them, or None when there are none.
         self.batch = batch
         self.pending: bytes | list[bytes] | None = None
+        # Whether a frame may go straight into this turn's write: the socket is Knock's and
+        # takes more, nothing waits before the frame, the connection is neither closing nor
+        # overflowed. What push reads first, one slot instead of five; ``_check_live``
+        # sets it again wherever one of them changes.
+        self.live = False
 
     def push(self, event_id: int, frame: bytes) -> None:
         """Send or queue a frame (event_id 0 for control frames); never blocks the caller.
         An event frame at or before ``last_sent`` was sent already (by the replay)."""
-        if self.overflowed or self.closing_code is not None:
-            return
-        queue = self.queue
-        if self.transport is not None and not queue and not self.paused:
-            if event_id == 0 or event_id > self.last_sent:
+        if self.live:
+            if event_id > self.last_sent or event_id == 0:
                 if event_id:
                     self.last_sent = event_id
                 pending = self.pending
@@ -139,6 +157,9 @@ class Connection:
                 else:
                     pending.append(frame)
             return
+        if self.overflowed or self.closing_code is not None:
+            return
+        queue = self.queue
         if queue is None:
             queue = self.queue = deque()
         if len(queue) >= self.max_queue:
@@ -175,6 +196,7 @@ class Connection:
                 self._end(code, "")
             return
         self.closing_code = code
+        self.live = False
         self.wakeup()
 
     # Served by Knock's protocol (``wire.SocketOwner``) ----------------------------------
@@ -188,6 +210,7 @@ class Connection:
         self.transport = wire.transport
         self.paused = wire.paused
         self._flush()
+        self._check_live()
         return True
 
     def text_received(self, data: bytes) -> None:
@@ -201,28 +224,32 @@ class Connection:
 
     def writing_paused(self) -> None:
         self.paused = True
+        self.live = False
 
     def writable_again(self) -> None:
         self.paused = False
         if self.closing_code is None:
             self._flush()
+        self._check_live()
 
     def socket_lost(self) -> None:
         self.closing_code = CLOSE_NORMAL
+        self.live = False
         self.queue = self.pending = self.transport = None
         self._release()
 
     def write_pending(self) -> None:
-        """Write this turn's frames, in one write (they go before anything queued after
-        them). Every close of a detached socket but our own (``_end``, which stops writes
-        first) closes its transport at once: no frame can follow a close frame."""
-        pending = self.pending
-        if pending is None:
-            return
-        self.pending = None
-        transport = self.transport
-        if transport is not None and self.closing_code is None and not transport.is_closing():
-            transport.write(pending if isinstance(pending, bytes) else b"".join(pending))
+        """Write this turn's frames now (``write_out``)."""
+        write_out((self,))
+
+    def _check_live(self) -> None:
+        self.live = (
+            self.transport is not None
+            and not self.paused
+            and not self.queue
+            and not self.overflowed
+            and self.closing_code is None
+        )
 
     def _flush(self) -> None:
         """This turn's frames, then what queued while the socket could not take more."""
@@ -240,6 +267,7 @@ class Connection:
     def _end(self, code: int, reason: str) -> None:
         """Unsubscribe, then close (a full socket can take long to take a close frame)."""
         self.closing_code = code
+        self.live = False
         self.queue = self.pending = None
         self._release()
         if self.wire is not None and code != CLOSE_NORMAL:
