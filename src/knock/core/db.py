@@ -43,6 +43,7 @@ from sqlalchemy.pool import PoolResetState
 
 from knock.core.events import Audience, Event, EventSink, PendingEvent, StoredEvent
 from knock.core.models import UTCDateTime
+from knock.core.shielded import to_the_end
 
 Row = tuple[Any, ...]
 # Group commits between two WAL checkpoints of the raw writer (a few MB of WAL at most).
@@ -326,13 +327,7 @@ class _GroupCommit:
         """Run what may wait (on the file lock, on fsync) on the writer's thread. Cancelled
         meanwhile, it still waits for it to end: the connection must not be touched while
         the thread holds it."""
-        future = asyncio.get_running_loop().run_in_executor(self._thread, call, *args)
-        try:
-            await asyncio.shield(future)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await future
-            raise
+        await to_the_end(asyncio.get_running_loop().run_in_executor(self._thread, call, *args))
 
     async def close(self) -> None:
         if self._leader is not None and not self._leader.done():

@@ -8,6 +8,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from knock.core.shielded import to_the_end
+
 log = logging.getLogger(__name__)
 
 
@@ -23,13 +25,8 @@ async def flush_when_poked(
         await poked.wait()
         await asyncio.sleep(interval_s)
         poked.clear()
-        flushing = asyncio.ensure_future(flush())
         try:
-            await asyncio.shield(flushing)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await flushing
-            raise
+            await to_the_end(asyncio.ensure_future(flush()))
         except Exception:
             log.exception("%s failed; trying again in %s s", what, interval_s)
             poked.set()
