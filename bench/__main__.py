@@ -30,7 +30,7 @@ import orjson
 
 from bench.procs import cpus, pin_self
 from bench.report import markdown
-from bench.runner import Options
+from bench.runner import P99_LIMIT_MS, Options
 from bench.scenarios import catalog
 from bench.targets import BareTarget, KnockTarget, RawTarget
 from bench.xmpp.scenarios import XMPP_SCENARIOS, EjabberdTarget, ProsodyTarget, XMPPTarget
@@ -118,6 +118,13 @@ def parse() -> argparse.Namespace:
         "steps (a finer grid around a knee, e.g. 75,100,125,150,175,200)",
     )
     parser.add_argument(
+        "--p99-limit",
+        type=float,
+        default=P99_LIMIT_MS,
+        help="ms: a saturation step passes while its delivery and send-lag p99 stay "
+        "within this (and nothing is lost or refused); the knee is the last step that passes",
+    )
+    parser.add_argument(
         "--surge-knee",
         type=float,
         default=0.0,
@@ -167,6 +174,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         surge_knee=args.surge_knee,
         node_cpu=args.node_cpu,
         steps=tuple(sorted(int(r) for r in args.steps.split(",") if r.strip())),
+        p99_limit_ms=args.p99_limit,
     )
     scenarios = catalog(options)
     # The long ones (minutes each, PostgreSQL for multinode) run in the full run or by name.

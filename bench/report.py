@@ -72,14 +72,13 @@ def markdown(document: dict[str, Any]) -> str:
     load_rows = [r for r in rows if "p99_ms" in r and r["scenario"] != "reconnect-catchup"]
     if load_rows:
         out += ["### Load", "", *_load_table(load_rows), ""]
-        knees = {
-            r["target"]: r.get("knee_msgs_per_s")
-            for r in load_rows
-            if r["scenario"] == "group100-saturation"
-        }
+        saturation = [r for r in load_rows if r["scenario"] == "group100-saturation"]
+        knees = {r["target"]: r.get("knee_msgs_per_s") for r in saturation}
         if knees:
+            limit = saturation[0].get("p99_limit_ms", 100.0)
             out.append(
-                "Knee (last step with p99 ≤ 100 ms, no loss, every send accepted on time): "
+                f"Knee (last step with p99 ≤ {limit:g} ms, no loss, every send accepted on "
+                "time): "
                 + ", ".join(
                     f"{t} {k} msg/s = {k * 100 if k else 0} deliveries/s"
                     if k

@@ -28,6 +28,9 @@ QUICK_API_PEOPLE = 20
 TEXT_FILL = "the quick brown fox jumps over the lazy dog"
 
 
+P99_LIMIT_MS = 100.0
+
+
 @dataclass
 class Options:
     quick: bool
@@ -40,6 +43,7 @@ class Options:
     surge_knee: float = 0.0  # msg/s the surge scenario takes as the knee (0: surge.KNEE)
     node_cpu: float = 0.0  # share of one CPU each multinode node may use (0: no cap)
     steps: tuple[int, ...] = ()  # the saturation's rates in msg/s (empty: the defaults)
+    p99_limit_ms: float = P99_LIMIT_MS  # a saturation step passes with p99s up to this
 
 
 class Session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench.client import connect_ws, now
@@ -19,7 +19,6 @@ SATURATION_STEPS = [50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 800]
 # on a quiet machine Knock and the bare server pass 800.
 FULL_EXTRA_STEPS = [1000, 1200, 1500, 2000]
 BELOW_STEPS = [40, 30, 20, 10]  # only when the first step already fails
-P99_LIMIT_MS = 100.0
 
 Row = dict[str, Any]
 
@@ -88,13 +87,50 @@ def step_tag(index: int, rate: int) -> str:
     return f"s{index}-{rate}"
 
 
-def _passes(row: Row) -> bool:
+def passes(row: Row, options: Options) -> bool:
+    """A saturation step passes when nothing was lost or refused and both the delivery
+    p99 and the senders' lag p99 stay within the limit. (The XMPP peers' rows have no
+    ``accepted``: an XMPP send is not answered.)"""
+    limit = options.p99_limit_ms
     return (
-        row["p99_ms"] <= P99_LIMIT_MS
+        row["p99_ms"] <= limit
         and row["lost"] == 0
-        and row["accepted"] == row["messages"]
-        and row["send_lag_p99_ms"] <= P99_LIMIT_MS
+        and row.get("accepted", row["messages"]) == row["messages"]
+        and row["send_lag_p99_ms"] <= limit
     )
+
+
+async def climb(
+    step: Callable[[str, int], Awaitable[Row]], options: Options
+) -> tuple[list[Row], int | None]:
+    """Run the saturation's rates in order until one fails; the knee is the last that
+    passed. When the first already fails, step down through the rates below it until
+    one passes. ``step(tag, rate)`` sends at that rate, its messages tagged ``tag``, and
+    returns its row; the rows come back marked ``passed``, with the knee (None: not even
+    the lowest rate passed)."""
+    rows: list[Row] = []
+
+    async def run(rate: int) -> bool:
+        row = await step(step_tag(len(rows), rate), rate)
+        row["passed"] = passes(row, options)
+        row["p99_limit_ms"] = options.p99_limit_ms
+        rows.append(row)
+        return bool(row["passed"])
+
+    rates = saturation_steps(options)
+    knee = None
+    for rate in rates:
+        if not await run(rate):
+            break
+        knee = rate
+        await asyncio.sleep(0.5)
+    if knee is None:
+        for rate in [r for r in BELOW_STEPS if r < rates[0]]:
+            await asyncio.sleep(2.0)
+            if await run(rate):
+                knee = rate
+                break
+    return rows, knee
 
 
 async def group_saturation(target: Target, options: Options, groups: int = 1) -> list[Row]:
@@ -102,7 +138,6 @@ async def group_saturation(target: Target, options: Options, groups: int = 1) ->
     the same rates spread over that many 100-member groups (message i to group i mod
     groups), still 100 deliveries a message."""
     members = 100
-    rows: list[Row] = []
     step_s = _duration(options, 5, 10)
     people = [list(range(g * members, (g + 1) * members)) for g in range(groups)]
     async with running(target, options, members * groups, groups=people) as session:
@@ -112,25 +147,11 @@ async def group_saturation(target: Target, options: Options, groups: int = 1) ->
             conversation, member_indexes = conversations[i % groups]
             return conversation, member_indexes[(i // groups) % members]
 
-        async def step(rate: int) -> Row:
-            row = await load(session, pick, rate, step_s, step_tag(len(rows), rate))
-            row["passed"] = _passes(row)
-            rows.append({"scenario": "group100-saturation", "members": members, **row})
-            return row
+        async def step(tag: str, rate: int) -> Row:
+            row = await load(session, pick, rate, step_s, tag)
+            return {"scenario": "group100-saturation", "members": members, **row}
 
-        knee = None
-        for rate in saturation_steps(options):
-            row = await step(rate)
-            if not row["passed"]:
-                break
-            knee = rate
-            await asyncio.sleep(0.5)
-        if knee is None:  # below the first step: find the order of magnitude
-            for rate in BELOW_STEPS:
-                await asyncio.sleep(2.0)
-                if (await step(rate))["passed"]:
-                    knee = rate
-                    break
+        rows, knee = await climb(step, options)
     for row in rows:
         row["groups"] = groups
         row["knee_msgs_per_s"] = knee

@@ -15,7 +15,9 @@ from bench.runner import Options
 from bench.scenarios import (
     FULL_EXTRA_STEPS,
     SATURATION_STEPS,
+    climb,
     group_saturation,
+    passes,
     saturation_steps,
 )
 from bench.storms import _cpu_scaling
@@ -154,10 +156,55 @@ def test_saturation_steps_are_the_given_ones_or_the_defaults() -> None:
 def test_a_rate_given_twice_is_two_steps_of_new_messages() -> None:
     """Each saturation step sends messages of its own. Were a repeated rate's
     client_msg_ids the earlier step's, Knock would answer them as retries and deliver
-    nothing: the second step would lose every message."""
-    options = Options(quick=True, pin=False, setup="seed", steps=(20, 20))
+    nothing: the second step would lose every message. The p99 limit is set out of reach
+    so that only loss and refusals decide a step (a busy CI machine's latency must not)."""
+    options = Options(quick=True, pin=False, setup="seed", steps=(20, 20), p99_limit_ms=1e9)
     rows = asyncio.run(group_saturation(KnockTarget(), options))
     assert [r["offered_msgs_per_s"] for r in rows] == [20, 20], rows
     for row in rows:
         assert row["accepted"] == row["messages"] > 0, row
         assert row["lost"] == 0, row
+        assert row["passed"] and row["knee_msgs_per_s"] == 20, row
+
+
+def _climbed(options: Options, failing: set[int]) -> tuple[list[tuple[str, int]], int | None]:
+    """The steps ``climb`` takes (tag, rate) and its knee, when the given rates fail."""
+    taken: list[tuple[str, int]] = []
+
+    async def step(tag: str, rate: int) -> dict[str, Any]:
+        taken.append((tag, rate))
+        p99 = 2 * options.p99_limit_ms if rate in failing else options.p99_limit_ms
+        return {"p99_ms": p99, "send_lag_p99_ms": 1.0, "lost": 0, "messages": 9, "accepted": 9}
+
+    rows, knee = asyncio.run(climb(step, options))
+    assert [r["passed"] for r in rows] == [rate not in failing for _, rate in taken]
+    return taken, knee
+
+
+def test_the_climb_stops_at_the_first_failing_step_and_the_knee_is_the_one_before() -> None:
+    options = Options(quick=True, pin=False, setup="auto", steps=(50, 100, 150, 200))
+    taken, knee = _climbed(options, failing={150, 200})
+    assert taken == [("s0-50", 50), ("s1-100", 100), ("s2-150", 150)]
+    assert knee == 100
+
+
+def test_when_the_first_step_fails_only_lower_rates_are_tried() -> None:
+    """A first step that fails sends the climb down, never up: with --steps 20,20 on a
+    busy machine, the search below it once ran 40 msg/s."""
+    options = Options(quick=True, pin=False, setup="auto", steps=(20, 20))
+    taken, knee = _climbed(options, failing={20})
+    assert taken == [("s0-20", 20), ("s1-10", 10)]
+    assert knee == 10
+    assert _climbed(options, failing={20, 10}) == ([("s0-20", 20), ("s1-10", 10)], None)
+
+
+def test_a_step_passes_only_without_loss_refusals_or_a_late_p99() -> None:
+    options = Options(quick=True, pin=False, setup="auto", p99_limit_ms=50.0)
+    good = {"p99_ms": 50.0, "send_lag_p99_ms": 50.0, "lost": 0, "messages": 9, "accepted": 9}
+    assert passes(good, options)
+    assert not passes({**good, "p99_ms": 50.5}, options)
+    assert not passes({**good, "send_lag_p99_ms": 51.0}, options)
+    assert not passes({**good, "lost": 1}, options)
+    assert not passes({**good, "accepted": 8}, options)
+    unanswered = {k: v for k, v in good.items() if k != "accepted"}  # an XMPP peer's row
+    assert passes(unanswered, options)

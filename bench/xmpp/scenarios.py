@@ -13,7 +13,7 @@ from bench.client import Received, now
 from bench.metrics import LoopLag, own_cpu, pct, summary_ms
 from bench.procs import GENERATOR_CPU, SERVER_CPU, cpu_busy
 from bench.runner import TEXT_FILL, Options
-from bench.scenarios import BELOW_STEPS, P99_LIMIT_MS, saturation_steps, step_tag
+from bench.scenarios import climb
 from bench.targets import Target
 from bench.xmpp.client import XMPPClient, connect
 from bench.xmpp.servers import DOMAIN, MUC, ejabberd_server, prosody_server, version, workdir
@@ -165,14 +165,6 @@ async def xmpp_load(
     }
 
 
-def _passes(row: dict[str, Any]) -> bool:
-    return (
-        row["p99_ms"] <= P99_LIMIT_MS
-        and row["lost"] == 0
-        and row["send_lag_p99_ms"] <= P99_LIMIT_MS
-    )
-
-
 async def xmpp_steady(
     target: Target, options: Options, members: int, rate: float, name: str
 ) -> list[dict[str, Any]]:
@@ -190,31 +182,15 @@ async def xmpp_steady(
 async def xmpp_saturation(target: Target, options: Options) -> list[dict[str, Any]]:
     members = 100
     step_s = 5 if options.quick else 10
-    rows: list[dict[str, Any]] = []
     await asyncio.to_thread(target.start, options.pin)
     try:
         clients, received, _ = await _room(target, members)
-        knee = None
-        for rate in saturation_steps(options):
-            row = await xmpp_load(
-                target, clients, received, rate, step_s, step_tag(len(rows), rate)
-            )
-            row["passed"] = _passes(row)
-            rows.append({"scenario": "group100-saturation", "members": members, **row})
-            if not row["passed"]:
-                break
-            knee = rate
-            await asyncio.sleep(0.5)
-        if knee is None:
-            for rate in BELOW_STEPS:
-                row = await xmpp_load(
-                    target, clients, received, rate, step_s, step_tag(len(rows), rate)
-                )
-                row["passed"] = _passes(row)
-                rows.append({"scenario": "group100-saturation", "members": members, **row})
-                if row["passed"]:
-                    knee = rate
-                    break
+
+        async def step(tag: str, rate: int) -> dict[str, Any]:
+            row = await xmpp_load(target, clients, received, rate, step_s, tag)
+            return {"scenario": "group100-saturation", "members": members, **row}
+
+        rows, knee = await climb(step, options)
         for client in clients:
             client.close()
     finally:
