@@ -80,8 +80,16 @@ def test_reply_mention_edit_and_recall(server: str, browser: Browser) -> None:
         composer.fill("Sure, ")
         composer.press_sequentially("@Cy")
         expect(a.page.get_by_role("option", name="Cy Ray")).to_be_visible()
+        # On a busy machine the next frame may come late, after the typing has gone on: the
+        # pick must not wait for a frame to place the caret (it once moved it back, and this
+        # message became "Sure, @Cy Ray  toojoins").
+        a.page.evaluate(
+            "window.requestAnimationFrame = (cb) => setTimeout(() => cb(performance.now()), 500)"
+        )
         composer.press("Enter")
-        composer.press_sequentially("joins too")
+        composer.press_sequentially("joins")
+        a.page.evaluate("new Promise((done) => requestAnimationFrame(done))")  # frames come
+        composer.press_sequentially(" too")
         composer.press("Enter")
 
         reply = b.page.get_by_test_id("message").filter(has_text="joins too")

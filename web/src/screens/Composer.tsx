@@ -87,17 +87,26 @@ export function Composer({ conversation, title, names, mode, onModeDone }: Props
   const open = suggestions.length > 0;
   const activeIndex = Math.min(active, suggestions.length - 1);
 
+  // Where the caret goes once the box shows the text just set (a picked mention). Placed in
+  // the same commit, before the next key is handled: placed a frame later, it moved the caret
+  // back over what had been typed meanwhile ("@Cy Ray joins too" became "@Cy Ray  toojoins").
+  const caretAfter = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    const at = caretAfter.current;
+    if (at === null) return;
+    caretAfter.current = null;
+    area.current?.setSelectionRange(at, at);
+    area.current?.focus();
+  });
+
   const pick = (c: Candidate) => {
     if (!query) return;
     const next = insertMention(text, query.start, caret, c.name);
+    caretAfter.current = next.caret;
     setText(next.text);
+    setCaret(next.caret);
     setChosen((m) => new Map(m).set(c.userId, c.name));
     setActive(0);
-    requestAnimationFrame(() => {
-      area.current?.setSelectionRange(next.caret, next.caret);
-      setCaret(next.caret);
-      area.current?.focus();
-    });
   };
 
   const submit = async () => {
