@@ -49,13 +49,13 @@ fmt: deps
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
-bench: deps bytecode ## the quick benchmark run (under 5 minutes)
+bench: bytecode ## the quick benchmark run (under 5 minutes)
 	$(UV) run python -m bench --quick
 
-bench-full: deps bytecode
+bench-full: bytecode
 	$(UV) run python -m bench
 
-bench-mixer: deps bytecode ## voice-conference mixer: capacity per core and added latency
+bench-mixer: bytecode ## voice-conference mixer: capacity per core and added latency
 	$(UV) run python -m bench.mixer --quick
 
 clean:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.runner import P99_LIMIT_MS
 from bench.surge import surge_markdown
 
 Row = dict[str, Any]
@@ -75,7 +76,7 @@ def markdown(document: dict[str, Any]) -> str:
         saturation = [r for r in load_rows if r["scenario"] == "group100-saturation"]
         knees = {r["target"]: r.get("knee_msgs_per_s") for r in saturation}
         if knees:
-            limit = saturation[0].get("p99_limit_ms", 100.0)
+            limit = saturation[0].get("p99_limit_ms", P99_LIMIT_MS)  # older runs had no other
             out.append(
                 f"Knee (last step with p99 ≤ {limit:g} ms, no loss, every send accepted on "
                 "time): "
